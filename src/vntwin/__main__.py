@@ -1,0 +1,5 @@
+"""Allow ``python -m vntwin``."""
+
+from vntwin.cli import app
+
+app()

@@ -1,0 +1,1 @@
+"""HTTP APIs: thin adapters from requests to subsystem functions."""

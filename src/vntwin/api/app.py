@@ -1,0 +1,59 @@
+"""``create_app()``: the FastAPI application, built from settings at call time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+
+from vntwin import __version__
+from vntwin.api import ckan, downloads
+from vntwin.catalog.service import Catalog
+from vntwin.settings import Settings
+
+
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings or catalogue."""
+    settings = settings or Settings()
+    cat = catalog or Catalog(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if catalog is None:
+            cat.close()
+
+    app = FastAPI(title="vntwin", version=__version__, lifespan=lifespan,
+                  description="Open data catalogue (CKAN Action API, DCAT-AP 3) and "
+                              "territorial digital twin of Vietnam.")
+    app.state.catalog = cat
+    app.state.settings = settings
+    app.include_router(ckan.router())
+    app.include_router(downloads.router())
+    _include_dcat(app)
+
+    @app.get("/", tags=["Landing"], summary="Landing page of the API")
+    async def landing(request: Request) -> dict[str, object]:
+        return {
+            "title": settings.site_title,
+            "version": __version__,
+            "links": [
+                {"rel": "service-desc", "href": str(request.url_for("openapi")),
+                 "type": "application/vnd.oai.openapi+json;version=3.1"},
+                {"rel": "service-doc", "href": str(request.url_for("swagger_ui_html")),
+                 "type": "text/html"},
+                {"rel": "ckan-action-api",
+                 "href": str(request.url_for("ckan_action_v3", name="status_show"))},
+                {"rel": "dcat-catalog", "href": f"{cat.site_url}/catalog.ttl",
+                 "type": "text/turtle"},
+            ],
+        }
+
+    return app
+
+
+def _include_dcat(app: FastAPI) -> None:
+    from vntwin.api import dcat
+
+    app.include_router(dcat.router())

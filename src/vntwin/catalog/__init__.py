@@ -1,0 +1,1 @@
+"""The catalogue: organisations, datasets, resources, users, tokens, audit log."""

@@ -1,0 +1,134 @@
+"""``vntwin`` command line: serve, demo, user, harvest. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from vntwin.settings import Settings
+
+app = typer.Typer(help="vntwin: open data catalogue and territorial digital twin of Vietnam.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+user_app = typer.Typer(help="User accounts and API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+console = Console(stderr=True)
+
+
+def _settings(host: str | None = None, port: int | None = None) -> Settings:
+    settings = Settings()
+    if host and port and "VNTWIN_SITE_URL" not in os.environ:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        settings = settings.model_copy(update={"site_url": f"http://{shown}:{port}"})
+    return settings
+
+
+def _catalog(settings: Settings):  # type: ignore[no-untyped-def]
+    from vntwin.catalog.service import Catalog
+
+    return Catalog(settings)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web API (CKAN Action API, DCAT-AP, downloads)."""
+    import uvicorn
+
+    from vntwin.api.app import create_app
+
+    settings = _settings(host, port)
+    application = create_app(settings)
+    console.print(f"vntwin serving at [bold]http://{host}:{port}/[/bold] "
+                  f"(data dir {settings.data_dir.resolve()})")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    load_only: Annotated[bool, typer.Option("--load-only", help="Load and exit.")] = False,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
+) -> None:
+    """Load the demo catalogue (real Vietnamese data from installed packages) and serve it."""
+    from vntwin.demo.load import load_demo
+
+    settings = _settings(host, port)
+    cat = _catalog(settings)
+    try:
+        summary = load_demo(cat, console=console)
+    finally:
+        cat.close()
+    console.print(summary)
+    if not load_only:
+        serve(host=host, port=port)
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="Login name (a-z 0-9 - _).")],
+    sysadmin: Annotated[bool, typer.Option("--sysadmin", help="Make a sysadmin.")] = False,
+    org: Annotated[str | None, typer.Option(help="Organisation to join.")] = None,
+    role: Annotated[str | None, typer.Option(help="admin, editor or member.")] = None,
+    email: Annotated[str, typer.Option(help="E-mail address.")] = "",
+) -> None:
+    """Create a user and print a new API token as the last line."""
+    from vntwin.catalog.users import user_create as create
+    from vntwin.errors import VntwinError
+
+    cat = _catalog(_settings())
+    try:
+        user, token = create(cat, name, sysadmin=sysadmin, org=org, role=role, email=email)
+    except VntwinError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        cat.close()
+    console.print(f"created user {user['name']} (id {user['id']})"
+                  + (" as sysadmin" if sysadmin else "")
+                  + (f", {role} of {org}" if org else ""))
+    typer.echo(token)
+
+
+@app.command()
+def harvest(
+    source: Annotated[str, typer.Argument(help="A DCAT-AP file (Turtle, RDF/XML, JSON-LD) "
+                                               "or an allow-listed http(s) URL.")],
+    org: Annotated[str, typer.Option(help="Organisation that receives the datasets.")],
+    fmt: Annotated[str | None, typer.Option("--format", help="turtle, xml or json-ld.")] = None,
+) -> None:
+    """Import a DCAT-AP catalogue; running it again updates instead of duplicating."""
+    from vntwin.dcat.importer import harvest_into
+    from vntwin.errors import VntwinError
+
+    settings = _settings()
+    cat = _catalog(settings)
+    try:
+        if source.startswith(("http://", "https://")):
+            from vntwin.dcat.fetch import fetch
+
+            data, base = fetch(source, settings), source
+        else:
+            path = Path(source)
+            if path.stat().st_size > settings.harvest_max_bytes:
+                raise typer.BadParameter(f"{source} is larger than harvest_max_bytes")
+            data, base = path.read_bytes(), path.resolve().as_uri()
+        result = harvest_into(cat, data, fmt, org=org, base=base, console=console)
+    except (VntwinError, OSError) as exc:
+        console.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
+        raise typer.Exit(1) from None
+    finally:
+        cat.close()
+    console.print(f"harvested: {result['created']} created, {result['updated']} updated, "
+                  f"{result['failed']} failed")
+    if result["failed"]:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,82 @@
+"""Typed settings, read from ``VNTWIN_*`` environment variables and an optional TOML file.
+
+Settings are built inside ``create_app()`` / the CLI, never at import time, so tests can
+point each app at its own data dir and database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """All of vntwin's configuration; every field is documented in the README."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VNTWIN_", toml_file="vntwin.toml", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("data"), description="Where the catalogue, uploads and datastore live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the catalogue; default: SQLite file in the data dir."
+    )
+    site_url: str = Field(
+        "http://127.0.0.1:8000", description="Public base URL, used in DCAT URIs and API help links."
+    )
+    site_title: str = Field("vntwin — Cổng dữ liệu mở", description="Catalogue title (DCAT, pages).")
+    publisher_name: str = Field("vntwin", description="Catalogue publisher name in DCAT-AP.")
+    max_upload_bytes: int = Field(2 * 1024**3, description="Largest accepted upload, in bytes.")
+    sql_time_limit_s: float = Field(10.0, description="Time limit of datastore_search_sql.")
+    sql_row_limit: int = Field(32000, description="Row limit of datastore_search_sql.")
+    token_days: int = Field(365, description="Default lifetime of a new API token, in days.")
+    auth_failures_per_minute: int = Field(
+        10, description="Failed token checks or sign-ins allowed per client address per minute."
+    )
+    harvest_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts the DCAT harvester may fetch from; empty means none (files only).",
+    )
+    harvest_allow_private: bool = Field(
+        False, description="Let the harvester reach loopback or private addresses."
+    )
+    harvest_max_bytes: int = Field(50 * 1024**2, description="Largest DCAT document harvested.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then ``vntwin.toml`` in the working directory."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or the SQLite file in the data dir."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.data_dir / 'catalog.sqlite').resolve()}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Content-addressed store of uploaded files."""
+        return self.data_dir / "uploads"
+
+    @property
+    def datastore_dir(self) -> Path:
+        """One DuckDB file per datastore resource."""
+        return self.data_dir / "datastore"
