@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from vntwin.catalog.auth import Actor
 from vntwin.catalog.dictize import resource_dict
+from vntwin.catalog.formats import DATASTORE_FORMATS, format_for_name
 from vntwin.catalog.lookup import get_package, get_resource
 from vntwin.catalog.models import Resource, new_id, utcnow
 from vntwin.catalog.packages import record_version
@@ -20,13 +21,6 @@ from vntwin.catalog.validation import clean_resource
 from vntwin.errors import NotAuthorized, ValidationError, VntwinError
 
 log = logging.getLogger(__name__)
-
-DATASTORE_FORMATS = {"CSV", "TSV", "XLSX", "PARQUET", "GEOJSON"}
-EXTENSION_FORMATS = {".csv": "CSV", ".tsv": "TSV", ".xlsx": "XLSX", ".parquet": "PARQUET",
-                     ".geojson": "GEOJSON", ".json": "JSON", ".gpkg": "GPKG", ".zip": "ZIP",
-                     ".tif": "GeoTIFF", ".tiff": "GeoTIFF", ".pdf": "PDF", ".ttl": "TTL",
-                     ".jsonld": "JSON-LD", ".xml": "XML", ".txt": "TXT"}
-
 
 @dataclass(frozen=True)
 class StoredUpload:
@@ -58,7 +52,7 @@ class DatastoreOutcome:
 
 def _resolve_format(fields: dict[str, Any], upload: StoredUpload, current: str = "") -> str:
     return (fields.get("format") or current
-            or EXTENSION_FORMATS.get(Path(upload.filename).suffix.lower(), ""))
+            or format_for_name(upload.filename))
 
 
 def _datastore_load(cat: Catalog, resource_id: str, fmt: str,
@@ -107,9 +101,6 @@ def _apply(res: Resource, fields: dict[str, Any], upload: StoredUpload | None,
         res.url_type = None
         res.hash = ""
         res.filename = ""
-        if not res.format:
-            suffix = PurePosixPath(res.url.split("?", 1)[0]).suffix.lower()
-            res.format = EXTENSION_FORMATS.get(suffix, "")
     if not res.name:
         res.name = res.url.rsplit("/", 1)[-1] if res.url else "resource"
 

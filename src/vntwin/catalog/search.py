@@ -275,7 +275,7 @@ class SearchIndex:
         fname = term.field
         if fname is None or fname == "text":
             return self._eval_text(tuple(WEIGHTS), term.value, term.prefix, n, score)
-        if fname in WEIGHTS:
+        if fname in ("title", "notes"):
             return self._eval_text((fname,), term.value, term.prefix, n, score)
         value = self._resolve_ref(fname, term.value)
         if fname in KEYWORDS:

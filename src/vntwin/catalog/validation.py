@@ -11,6 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
+from vntwin.catalog.formats import format_for_name
 from vntwin.catalog.licenses import BY_ID, normalise_license_id
 from vntwin.catalog.models import ACCESS_LEVELS
 from vntwin.catalog.vocabularies import FREQUENCIES, THEMES
@@ -293,6 +294,8 @@ def clean_resource(data: dict[str, Any]) -> dict[str, Any]:
         errors.add("url", "Must be an http(s) URL")
     if "format" in out:
         out["format"] = out["format"].upper().lstrip(".")
+    if not out.get("format") and out.get("url"):
+        out["format"] = format_for_name(out["url"])
     errors.raise_if_any()
     if extras:
         out["extras"] = extras

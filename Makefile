@@ -1,0 +1,38 @@
+# vntwin — `make demo` sets up and serves; `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+
+.PHONY: install demo serve test test-fast bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install vntwin with its dev tools
+
+demo: install ## load the demo catalogue (real data) and serve it on http://127.0.0.1:$(PORT)
+	PORT=$(PORT) $(BIN)/vntwin demo --port $(PORT)
+
+serve: install ## serve the existing data dir
+	$(BIN)/vntwin serve --port $(PORT)
+
+test: install ## all tests, on SQLite and PostgreSQL (started if missing)
+	VNTWIN_TEST_DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(BIN)/python -m pytest -q
+
+test-fast: install ## tests on SQLite only
+	VNTWIN_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q -x
+
+bench: install ## benchmarks; writes BENCHMARKS.md
+	$(BIN)/python bench/run.py
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,90 @@
+"""Public test fixtures: a catalogue per backend, an in-process client, a live server.
+
+PostgreSQL tests get a fresh schema each (``search_path`` in the URL), dropped afterwards,
+so they never see each other's rows and need no database of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from vntwin.catalog.service import Catalog
+from vntwin.settings import Settings
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def backends() -> list[str]:
+    """Backends to test: ``VNTWIN_TEST_BACKENDS`` (comma-separated), default both."""
+    return [b.strip() for b in os.environ.get("VNTWIN_TEST_BACKENDS",
+                                              "sqlite,postgresql").split(",") if b.strip()]
+
+
+@contextmanager
+def database_url(backend: str, tmp_path: Path) -> Iterator[str | None]:
+    """A database URL for one test: a SQLite file (None = the default in the data dir) or
+    a throw-away PostgreSQL schema."""
+    if backend == "sqlite":
+        yield None
+        return
+    import psycopg
+
+    base = os.environ.get("VNTWIN_TEST_DATABASE_URL") or DEFAULT_PG
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def make_settings(data_dir: Path, db_url: str | None, **overrides: object) -> Settings:
+    """Settings isolated from the caller's environment and vntwin.toml."""
+    return Settings(data_dir=data_dir, database_url=db_url, **overrides)  # type: ignore[arg-type]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(cat: Catalog) -> Iterator[str]:
+    """Serve the catalogue with uvicorn on a free loopback port; yields the base URL.
+
+    Real HTTP, for clients that bring their own stack (``ckanapi`` uses requests)."""
+    import uvicorn
+
+    from vntwin.api.app import create_app
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cat.settings = cat.settings.model_copy(update={"site_url": url})
+    app = create_app(cat.settings, cat)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
