@@ -51,7 +51,7 @@ def router() -> APIRouter:
         graph = catalog_graph(found["results"], site_url=cat.site_url,
                               title=cat.settings.site_title,
                               publisher_name=cat.settings.publisher_name, page=page,
-                              page_size=PAGE_SIZE, total=found["count"])
+                              page_size=PAGE_SIZE, total=found["count"], ext=ext)
         return Response(serialize(graph, fmt), media_type=media)
 
     @api.get("/dataset/{name}.{ext}", summary="One dataset in DCAT-AP 3")

@@ -37,8 +37,9 @@ class Actor:
 
     @property
     def anonymous(self) -> bool:
-        """True when no valid token or session came with the request."""
-        return self.user_id is None
+        """True when no valid token or session came with the request (the CLI's
+        system actor is a sysadmin without a user row, not anonymous)."""
+        return self.user_id is None and not self.sysadmin
 
     def role_in(self, org_id: str | None) -> str | None:
         """The caller's capacity in an organisation, if any."""

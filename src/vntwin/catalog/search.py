@@ -382,10 +382,9 @@ class SearchIndex:
         n = len(self.cols.ids)
         score = np.zeros(n, dtype=np.float64)
         mask = self._visible(actor, n, p.include_private, p.include_drafts)
-        if n:
-            mask &= self._eval(parse(p.q), n, score)
-            for fq in p.fq:
-                mask &= self._eval(parse(fq), n, None)
+        mask &= self._eval(parse(p.q), n, score)
+        for fq in p.fq:
+            mask &= self._eval(parse(fq), n, None)
         hits = np.flatnonzero(mask)
         count = int(hits.size)
         order = self._order(hits, score, p.sort)
