@@ -20,18 +20,21 @@ from pydantic_settings import (
 class Settings(BaseSettings):
     """All of vntwin's configuration; every field is documented in the README."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="VNTWIN_", toml_file="vntwin.toml", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="VNTWIN_", toml_file="vntwin.toml", extra="ignore")
 
-    data_dir: Path = Field(Path("data"), description="Where the catalogue, uploads and datastore live.")
+    data_dir: Path = Field(
+        Path("data"), description="Where the catalogue, uploads and datastore live."
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the catalogue; default: SQLite file in the data dir."
     )
     site_url: str = Field(
-        "http://127.0.0.1:8000", description="Public base URL, used in DCAT URIs and API help links."
+        "http://127.0.0.1:8000",
+        description="Public base URL, used in DCAT URIs and API help links.",
     )
-    site_title: str = Field("vntwin — Cổng dữ liệu mở", description="Catalogue title (DCAT, pages).")
+    site_title: str = Field(
+        "vntwin — Cổng dữ liệu mở", description="Catalogue title (DCAT, pages)."
+    )
     publisher_name: str = Field("vntwin", description="Catalogue publisher name in DCAT-AP.")
     max_upload_bytes: int = Field(2 * 1024**3, description="Largest accepted upload, in bytes.")
     sql_time_limit_s: float = Field(10.0, description="Time limit of datastore_search_sql.")

@@ -31,7 +31,8 @@ def backends() -> list[str]:
 @contextmanager
 def database_url(backend: str, tmp_path: Path) -> Iterator[str | None]:
     """A database URL for one test: a SQLite file (None = the default in the data dir) or
-    a throw-away PostgreSQL schema."""
+    a throw-away PostgreSQL schema.
+    """
     if backend == "sqlite":
         yield None
         return
@@ -65,7 +66,8 @@ def free_port() -> int:
 def live_server(cat: Catalog) -> Iterator[str]:
     """Serve the catalogue with uvicorn on a free loopback port; yields the base URL.
 
-    Real HTTP, for clients that bring their own stack (``ckanapi`` uses requests)."""
+    Real HTTP, for clients that bring their own stack (``ckanapi`` uses requests).
+    """
     import uvicorn
 
     from vntwin.api.app import create_app

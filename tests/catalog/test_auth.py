@@ -25,8 +25,9 @@ def test_tokens_hashed_at_rest(cat):
 def test_revoked_and_expired_tokens_fail(cat, api):
     user, token = user_create(cat, "nguoi-dung")
     assert api.ok("user_show", token, method="GET", id="nguoi-dung")["email"] == ""
-    from vntwin.catalog.auth import ANONYMOUS
     from dataclasses import replace
+
+    from vntwin.catalog.auth import ANONYMOUS
     me = replace(ANONYMOUS, user_id=user["id"], name=user["name"])
     token_revoke(cat, me, token)
     status, body = api.call("user_show", token, method="GET", id="nguoi-dung")

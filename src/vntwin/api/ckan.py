@@ -28,7 +28,6 @@ from vntwin.errors import (
     SearchQueryError,
     TooLarge,
     ValidationError,
-    VntwinError,
 )
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,6 @@
 """Converting Action API parameters, which arrive as strings from GET query strings and
-as typed values from JSON bodies."""
+as typed values from JSON bodies.
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from vntwin.catalog.models import ApiToken, Member, User, utcnow
 from vntwin.errors import NotAuthorized, RateLimited
 
-TOKEN_PREFIX = "vnt_"
+TOKEN_PREFIX = "vnt_"  # noqa: S105 - a public prefix, not a secret
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class Actor:
     @property
     def anonymous(self) -> bool:
         """True when no valid token or session came with the request (the CLI's
-        system actor is a sysadmin without a user row, not anonymous)."""
+        system actor is a sysadmin without a user row, not anonymous).
+        """
         return self.user_id is None and not self.sysadmin
 
     def role_in(self, org_id: str | None) -> str | None:
@@ -55,7 +57,8 @@ class Actor:
 
     def can_read(self, access_level: str, owner_org: str | None) -> bool:
         """Access levels: ``public`` to all, ``agencies`` to staff of any agency,
-        ``restricted`` only to the owning organisation's members."""
+        ``restricted`` only to the owning organisation's members.
+        """
         if access_level == "public" or self.sysadmin:
             return True
         if access_level == "agencies":
@@ -107,7 +110,7 @@ def _parse_token(raw: str) -> tuple[str, str] | None:
         int(token_hex, 16)
     except ValueError:
         return None
-    tid = f"{token_hex[:8]}-{token_hex[8:12]}-{token_hex[12:16]}-{token_hex[16:20]}-{token_hex[20:]}"
+    tid = str(uuid.UUID(hex=token_hex))
     return tid, secret
 
 
@@ -136,7 +139,7 @@ def user_for_token(session: Session, raw: str, now: datetime | None = None) -> U
 
 
 def hash_password(password: str) -> str:
-    """scrypt with a random salt, stored as ``scrypt$salt$hash``."""
+    """Scrypt with a random salt, stored as ``scrypt$salt$hash``."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
     return f"scrypt${salt.hex()}${digest.hex()}"

@@ -36,7 +36,8 @@ def get_package(
     session: Session, actor: Actor, id_or_name: str, *, include_deleted: bool = False
 ) -> Package:
     """A dataset the actor may see. Datasets hidden by their access level are reported
-    as not found, so their existence does not leak."""
+    as not found, so their existence does not leak.
+    """
     if not isinstance(id_or_name, str) or not id_or_name:
         raise NotFound("Dataset id or name missing")
     pkg = session.scalars(

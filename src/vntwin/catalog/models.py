@@ -110,7 +110,8 @@ class Member(Base):
 
 class ApiToken(Base):
     """An API token: only a salted hash of its secret is kept, so a stolen database
-    does not give working tokens."""
+    does not give working tokens.
+    """
 
     __tablename__ = "api_token"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -126,7 +127,8 @@ class ApiToken(Base):
 
 class Package(Base):
     """A dataset. ``revision`` is the catalogue revision of its last change: search
-    indexes in every process catch up by reading rows with a newer revision."""
+    indexes in every process catch up by reading rows with a newer revision.
+    """
 
     __tablename__ = "package"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -221,7 +223,8 @@ class PackageVersion(Base):
 
 class AuditLog(Base):
     """Append-only record of every write: who, when, what. Database triggers refuse
-    UPDATE and DELETE on this table (see the migration)."""
+    UPDATE and DELETE on this table (see the migration).
+    """
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

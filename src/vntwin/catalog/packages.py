@@ -147,7 +147,8 @@ def record_version(ctx: WriteContext, pkg: Package, activity: str, cat: Catalog)
 
 def create(cat: Catalog, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """package_create: validate everything first, then write dataset, resources, version
-    and audit record in one transaction."""
+    and audit record in one transaction.
+    """
     if actor.anonymous:
         raise NotAuthorized("Action package_create requires an authenticated user")
     fields = clean_package(data)
@@ -178,7 +179,8 @@ def create(cat: Catalog, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
 
 def update(cat: Catalog, actor: Actor, data: dict[str, Any], *, patch: bool = False) -> dict:
     """package_update (fields left out are reset, resources left out are kept) or
-    package_patch (only the given fields change)."""
+    package_patch (only the given fields change).
+    """
     ref = data.get("id") or data.get("name")
     if not isinstance(ref, str) or not ref:
         raise ValidationError({"id": ["Missing value"]})

@@ -59,7 +59,8 @@ def _datastore_load(cat: Catalog, resource_id: str, fmt: str,
                     upload: StoredUpload) -> DatastoreOutcome:
     """Load a tabular upload into the datastore *before* the catalogue transaction, so a
     long load never holds the database's write lock. A failed load is recorded on the
-    resource; it does not refuse the file (the bytes are still a valid download)."""
+    resource; it does not refuse the file (the bytes are still a valid download).
+    """
     from vntwin.datastore.load import delete_resource, load_resource
 
     delete_resource(cat.settings.datastore_dir, resource_id)
@@ -173,7 +174,8 @@ def update(cat: Catalog, actor: Actor, data: dict[str, Any],
 
 def delete(cat: Catalog, actor: Actor, resource_id: str) -> None:
     """resource_delete: the resource and its datastore table go; the file stays in the
-    content-addressed store while any version may refer to it."""
+    content-addressed store while any version may refer to it.
+    """
     with cat.write(actor) as ctx:
         res, pkg = get_resource(ctx.session, actor, resource_id)
         if not actor.can_edit_org_datasets(pkg.owner_org):
@@ -204,7 +206,8 @@ def file_for_download(cat: Catalog, actor: Actor, resource_id: str) -> tuple[Pat
         res, _ = get_resource(session, actor, resource_id)
         if res.url_type != "upload" or not res.hash:
             raise ValidationError({"url_type": ["This resource is a link, not an upload"]})
-        return cat.uploads.path_for(res.hash), res.filename, res.mimetype or "application/octet-stream"
+        mimetype = res.mimetype or "application/octet-stream"
+        return cat.uploads.path_for(res.hash), res.filename, mimetype
 
 
 def view_list(cat: Catalog, actor: Actor, resource_id: str) -> list[dict[str, Any]]:
@@ -224,7 +227,8 @@ def view_list(cat: Catalog, actor: Actor, resource_id: str) -> list[dict[str, An
 
 def discard_unreferenced(cat: Catalog, upload: StoredUpload) -> None:
     """Remove a stored upload that no resource refers to (its request failed), so a
-    refused upload leaves nothing behind."""
+    refused upload leaves nothing behind.
+    """
     with cat.read() as session:
         used = session.scalars(select(Resource.id).where(Resource.hash == upload.sha256)).first()
     if used is None:

@@ -64,7 +64,8 @@ class _Columns:
 
 class _Vocab:
     """Value <-> integer code, per field; values are folded so matching ignores case
-    and diacritics (``tags:"dan so"`` finds the tag "Dân số")."""
+    and diacritics (``tags:"dan so"`` finds the tag "Dân số").
+    """
 
     def __init__(self) -> None:
         self.code: dict[str, dict[str, int]] = defaultdict(dict)
@@ -360,8 +361,9 @@ class SearchIndex:
             if draft is not None:
                 orgs_codes = [self.vocab.lookup("org", o) for o, r in actor.roles.items()
                               if r in ("admin", "editor")]
+                editable = [c for c in orgs_codes if c is not None]
                 can_edit = (np.ones(n, dtype=bool) if actor.sysadmin
-                            else np.isin(self._codes("org"), [c for c in orgs_codes if c is not None]))
+                            else np.isin(self._codes("org"), editable))
                 mask |= alive & (state == draft) & can_edit
         level = self._codes("access_level")
         public = self.vocab.lookup("access_level", "public")
@@ -416,7 +418,8 @@ class SearchIndex:
             return np.arange(hits.size)
         return np.lexsort(keys)
 
-    def _facet(self, fname: str, hits: np.ndarray, limit: int, mincount: int) -> list[tuple[str, int]]:
+    def _facet(self, fname: str, hits: np.ndarray, limit: int,
+               mincount: int) -> list[tuple[str, int]]:
         if fname not in FACETABLE:
             raise SearchQueryError(f"cannot facet on {fname!r}; facet fields: "
                                    f"{', '.join(sorted(FACETABLE))}")

@@ -87,7 +87,8 @@ class Catalog:
     @contextmanager
     def write(self, actor: Actor) -> Iterator[WriteContext]:
         """A transaction that commits the change, its revision and its audit records
-        together, or nothing at all."""
+        together, or nothing at all.
+        """
         with self.sessions() as session, session.begin():
             ctx = WriteContext(session, actor)
             yield ctx

@@ -40,7 +40,7 @@ def user_dict(user: User, *, private: bool = False) -> dict[str, Any]:
 def user_create(
     cat: Catalog, name: str, *, sysadmin: bool = False, org: str | None = None,
     role: str | None = None, email: str = "", fullname: str = "", password: str | None = None,
-    token_name: str = "cli",
+    token_name: str = "cli",  # noqa: S107 - a label
 ) -> tuple[dict[str, Any], str]:
     """Create a user (an operator's act, from the CLI) and return it with a new token."""
     errors = Errors()

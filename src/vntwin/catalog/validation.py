@@ -222,7 +222,8 @@ def clean_package(data: dict[str, Any], current: dict[str, Any] | None = None) -
         freq = _text(data["update_frequency"], "update_frequency", errors)
         freq = freq.rsplit("/", 1)[-1].upper()
         if freq and freq not in FREQUENCIES:
-            errors.add("update_frequency", f"Unknown frequency; use one of {', '.join(FREQUENCIES)}")
+            errors.add("update_frequency",
+                       f"Unknown frequency; use one of {', '.join(FREQUENCIES)}")
         out["update_frequency"] = freq
     if "spatial" in data:
         out["spatial"] = _spatial(data["spatial"], errors)
@@ -269,6 +270,13 @@ def _spatial(value: Any, errors: Errors) -> str:
 
 
 RESOURCE_FIELDS = ("name", "description", "format", "mimetype", "url")
+# Fields a client may send back (e.g. from a dump) but only the server sets.
+SERVER_SET_RESOURCE_FIELDS = frozenset((
+    "id", "package_id", "position", "upload", "created", "last_modified", "hash", "url_type",
+    "datastore_active", "state", "cache_url", "cache_last_updated", "mimetype_inner",
+    "resource_type", "metadata_modified", "size", "tracking_summary", "schema",
+    "datastore_error",
+))
 
 
 def clean_resource(data: dict[str, Any]) -> dict[str, Any]:
@@ -284,9 +292,7 @@ def clean_resource(data: dict[str, Any]) -> dict[str, Any]:
                 out["size"] = int(value)
             except (TypeError, ValueError):
                 errors.add("size", "Must be an integer")
-        elif key in ("id", "package_id", "position", "upload", "created", "last_modified",
-                     "hash", "url_type", "datastore_active", "state", "cache_url", "cache_last_updated",
-                     "mimetype_inner", "resource_type", "metadata_modified", "size", "tracking_summary"):
+        elif key in SERVER_SET_RESOURCE_FIELDS:
             continue
         elif isinstance(value, (str, int, float, bool)) or value is None:
             extras[key] = value
