@@ -47,3 +47,14 @@ def test_token_headers(client, api, admin_token, header):
                     headers={header: admin_token[:-3] + "xyz"})
     assert r.status_code == 403
     assert r.json()["error"]["__type"] == "Authorization Error"
+
+
+def test_openapi_and_offline_docs(client):
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/3/action/{name}", "/api/action/{name}", "/catalog.{ext}",
+                 "/dataset/{name}.{ext}",
+                 "/dataset/{package_id}/resource/{resource_id}/download/{filename}"):
+        assert path in spec["paths"], path
+    page = client.get("/docs").text
+    assert "cdn" not in page.lower() and "/static/swagger-ui/swagger-ui-bundle.js" in page
+    assert client.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200

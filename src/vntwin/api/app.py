@@ -24,7 +24,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         if catalog is None:
             cat.close()
 
-    app = FastAPI(title="vntwin", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="vntwin", version=__version__, lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Open data catalogue (CKAN Action API, DCAT-AP 3) and "
                               "territorial digital twin of Vietnam.")
     app.state.catalog = cat
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(ckan.router())
     app.include_router(downloads.router())
     _include_dcat(app)
+    _include_docs(app)
 
     @app.get("/", tags=["Landing"], summary="Landing page of the API")
     async def landing(request: Request) -> dict[str, object]:
@@ -51,6 +53,26 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         }
 
     return app
+
+
+def _include_docs(app: FastAPI) -> None:
+    """Swagger UI from the installed ``swagger-ui-bundle-v2`` package: FastAPI's default
+    page loads it from a CDN, and nothing may be fetched from the net at run time."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False, name="swagger_ui_html")
+    async def docs(request: Request) -> HTMLResponse:
+        static = str(request.url_for("swagger-ui", path="")).rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=str(request.url_for("openapi")), title="vntwin API",
+            swagger_js_url=f"{static}/swagger-ui-bundle.js",
+            swagger_css_url=f"{static}/swagger-ui.css",
+            swagger_favicon_url=f"{static}/favicon-32x32.png")
 
 
 def _include_dcat(app: FastAPI) -> None:
