@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
 
 def _include_docs(app: FastAPI) -> None:
     """Swagger UI from the installed ``swagger-ui-bundle-v2`` package: FastAPI's default
-    page loads it from a CDN, and nothing may be fetched from the net at run time."""
+    page loads it from a CDN, and nothing may be fetched from the net at run time.
+    """
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import HTMLResponse
     from fastapi.staticfiles import StaticFiles

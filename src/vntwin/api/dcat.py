@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +16,8 @@ from vntwin.catalog.users import authenticate
 from vntwin.dcat.serialize import catalog_graph, dataset_graph, serialize
 from vntwin.errors import NotAuthorized, NotFound, RateLimited
 
-FORMATS = {"ttl": ("turtle", "text/turtle; charset=utf-8"),
+RdfFormat = Literal["turtle", "json-ld"]
+FORMATS: dict[str, tuple[RdfFormat, str]] = {"ttl": ("turtle", "text/turtle; charset=utf-8"),
            "jsonld": ("json-ld", "application/ld+json")}
 PAGE_SIZE = 100
 

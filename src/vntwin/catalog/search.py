@@ -433,7 +433,7 @@ class SearchIndex:
             col = KEYWORDS[fname]
             counts = np.bincount(self._codes(col)[hits], minlength=len(self.vocab.value[col]))
         order = np.argsort(-counts, kind="stable")
-        out = []
+        out: list[tuple[str, int]] = []
         for code in order:
             if counts[code] < max(mincount, 1) or (0 <= limit <= len(out)):
                 break
