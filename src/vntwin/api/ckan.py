@@ -41,24 +41,25 @@ def error_body(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, NotFound):
         return 404, {"__type": "Not Found Error", "message": f"Not found: {exc.message}"}
     if isinstance(exc, NotAuthorized):
-        return 403, {"__type": "Authorization Error",
-                     "message": f"Access denied: {exc.message}"}
+        return 403, {"__type": "Authorization Error", "message": f"Access denied: {exc.message}"}
     if isinstance(exc, RateLimited):
         return 429, {"__type": "Authorization Error", "message": f"Access denied: {exc.message}"}
     if isinstance(exc, SearchQueryError):
-        return 400, {"__type": "Search Query Error",
-                     "message": f"Search Query is invalid: {exc.message}"}
+        return 400, {
+            "__type": "Search Query Error",
+            "message": f"Search Query is invalid: {exc.message}",
+        }
     if isinstance(exc, TooLarge):
-        return 413, {"__type": "Validation Error", "message": exc.message,
-                     "upload": [exc.message]}
+        return 413, {"__type": "Validation Error", "message": exc.message, "upload": [exc.message]}
     if isinstance(exc, BadRequest):
         return 400, {"__type": "Bad Request", "message": f"Bad request - {exc.message}"}
     log.exception("internal error in action", exc_info=exc)
     return 500, {"__type": "Internal Server Error", "message": "Internal Server Error"}
 
 
-def _envelope(request: Request, name: str, *, result: Any = None,
-              error: Exception | None = None) -> JSONResponse:
+def _envelope(
+    request: Request, name: str, *, result: Any = None, error: Exception | None = None
+) -> JSONResponse:
     help_url = str(request.url_for("ckan_action_v3", name="help_show")) + f"?name={name}"
     if error is None:
         return JSONResponse({"help": help_url, "success": True, "result": result})
@@ -77,8 +78,9 @@ def _query_data(request: Request) -> dict[str, Any]:
 async def _body_data(request: Request, cat: Catalog) -> tuple[dict[str, Any], StoredUpload | None]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        return await parse_multipart(content_type, request.headers.get("content-length"),
-                                     request.stream(), cat.uploads)
+        return await parse_multipart(
+            content_type, request.headers.get("content-length"), request.stream(), cat.uploads
+        )
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -95,8 +97,10 @@ async def _body_data(request: Request, cat: Catalog) -> tuple[dict[str, Any], St
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"JSON Error: could not decode the request body: {exc}") from None
     if not isinstance(data, dict):
-        raise BadRequest(f"JSON Error: request data JSON decoded to {type(data).__name__} but "
-                         "it needs to be a dictionary")
+        raise BadRequest(
+            f"JSON Error: request data JSON decoded to {type(data).__name__} but "
+            "it needs to be a dictionary"
+        )
     return data, None
 
 
@@ -114,8 +118,9 @@ async def _handle(request: Request, name: str) -> JSONResponse:
         actor = await run_in_threadpool(authenticate, cat, _token(request), client)
         if request.method == "GET":
             if not ACTIONS[name][1]:
-                raise BadRequest("JSON Error: Invalid request. Please use POST method for "
-                                 "your request")
+                raise BadRequest(
+                    "JSON Error: Invalid request. Please use POST method for your request"
+                )
             data = _query_data(request)
         else:
             data, upload = await _body_data(request, cat)
@@ -132,15 +137,20 @@ def router() -> APIRouter:
     """The Action API routes; POSTs are answered in place, never redirected."""
     api = APIRouter(tags=["CKAN Action API"])
 
-    @api.api_route("/api/3/action/{name}", methods=["GET", "POST"], name="ckan_action_v3",
-                   summary="CKAN Action API (v3)")
-    async def action_v3(name: str, request: Request) -> JSONResponse:
-        return await _handle(request, name)
-
-    @api.api_route("/api/action/{name}", methods=["GET", "POST"], name="ckan_action",
-                   summary="CKAN Action API (unversioned, as ckanapi calls it)")
     async def action(name: str, request: Request) -> JSONResponse:
         return await _handle(request, name)
+
+    kinds = {"GET": "read-only actions", "POST": "any action"}
+    for prefix, route_name in (("/api/3/action", "ckan_action_v3"), ("/api/action", "ckan_action")):
+        for method in ("GET", "POST"):
+            api.add_api_route(
+                f"{prefix}/{{name}}",
+                action,
+                methods=[method],
+                name=route_name if method == "GET" else f"{route_name}_post",
+                operation_id=f"{route_name}_{method.lower()}",
+                summary=f"CKAN Action API, {kinds[method]} ({prefix})",
+            )
 
     @api.get("/api/3", summary="API version")
     @api.get("/api", summary="API version")
