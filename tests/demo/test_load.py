@@ -22,7 +22,9 @@ from vntwin.catalog.find import package_search
 from vntwin.catalog.search import SearchParams
 from vntwin.catalog.service import Catalog
 from vntwin.catalog.users import SYSTEM
-from vntwin.demo.load import DATASETS, INDICATORS_FILE, load_demo
+from vntwin.demo.datasets import DATASETS
+from vntwin.demo.load import load_demo
+from vntwin.demo.sources import INDICATORS_FILE
 from vntwin.settings import Settings
 
 
