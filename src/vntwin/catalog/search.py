@@ -11,6 +11,7 @@ the index is rebuilt when more than half the slots are dead.
 from __future__ import annotations
 
 import bisect
+import gc
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -113,6 +114,10 @@ class SearchIndex:
                 self._reset()
             self._load_since(self.revision, current)
             self.revision = current
+            # The index is hundreds of thousands of long-lived objects: move them out of
+            # the collector's way, or each full collection stalls queries for ~0.2 s.
+            gc.collect()
+            gc.freeze()
             self._arrays.clear()
             self._sorted_tokens.clear()
 
