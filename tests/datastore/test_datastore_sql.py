@@ -158,13 +158,15 @@ def test_file_and_extension_access_fails_inside_the_sandbox(store, provinces, sq
 
 
 def test_sandbox_settings_are_locked(store, provinces):
-    result = run(store, "SELECT current_setting('enable_external_access') AS external, "
-                        "current_setting('lock_configuration') AS locked, "
-                        "current_setting('autoload_known_extensions') AS autoload, "
-                        "current_setting('max_temp_directory_size') AS spill",
-                 {provinces})
-    assert result["records"] == [{"external": False, "locked": True, "autoload": False,
-                                  "spill": "0 bytes"}]
+    con = sql_module._sandbox({provinces: store / f"{provinces}.duckdb"})
+    try:
+        row = con.execute("SELECT current_setting('enable_external_access'), "
+                          "current_setting('lock_configuration'), "
+                          "current_setting('autoload_known_extensions'), "
+                          "current_setting('max_temp_directory_size')").fetchone()
+    finally:
+        con.close()
+    assert row == (False, True, False, "0 bytes")
 
 
 def test_referenced_tables_skip_ctes_and_qualified_names():
@@ -181,3 +183,16 @@ def test_sql_errors_are_search_query_errors(store, provinces):
         run(store, f'SELECT * FROM "{provinces}" WHERE', {provinces})
     with pytest.raises(NotFound, match="no_such_table"):
         run(store, "SELECT * FROM no_such_table", set())
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM duckdb_databases()",
+    "SELECT path FROM duckdb_databases() WHERE 1=1",
+    "SELECT * FROM pragma_database_list()",
+    "SELECT current_setting('temp_directory')",
+    "SELECT * FROM (SELECT * FROM duckdb_settings())",
+])
+def test_introspection_that_leaks_paths_is_refused(tmp_path, sql):
+    with pytest.raises(SearchQueryError, match="not available"):
+        datastore_search_sql(tmp_path, sql, allowed_resource_ids=set(), time_limit_s=5,
+                             row_limit=10)

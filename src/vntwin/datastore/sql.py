@@ -39,6 +39,10 @@ _CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "memory_limit": MEMORY_LIMIT,
     "max_temp_directory_size": "0B",
 }
+# Introspection that would show the server's file paths or settings: attached resources
+# are files in the data dir, and DuckDB has no setting that hides their paths.
+_HIDDEN_FUNCTION_PREFIXES = ("duckdb_", "pragma_")
+_HIDDEN_FUNCTIONS = frozenset({"current_setting", "getenv", "which_secret", "database_list"})
 _LOCKDOWN = (
     "SET enable_progress_bar = false",
     "SET enable_external_access = false",
@@ -124,6 +128,9 @@ def referenced_tables(sql: str) -> set[str]:
     tables: set[str] = set()
     ctes: set[str] = set()
     for node in _walk(tree):
+        function = str(node.get("function_name", "")).lower()
+        if function.startswith(_HIDDEN_FUNCTION_PREFIXES) or function in _HIDDEN_FUNCTIONS:
+            raise SearchQueryError(f"the function {function}() is not available")
         if node.get("type") == "BASE_TABLE" and node.get("catalog_name", "") in ("", "memory") \
                 and node.get("schema_name", "") in ("", "main"):
             tables.add(str(node.get("table_name", "")))
