@@ -76,6 +76,8 @@ def user_create(
     org: Annotated[str | None, typer.Option(help="Organisation to join.")] = None,
     role: Annotated[str | None, typer.Option(help="admin, editor or member.")] = None,
     email: Annotated[str, typer.Option(help="E-mail address.")] = "",
+    password: Annotated[bool, typer.Option(
+        "--password", help="Ask for a password, to sign in at /auth/token.")] = False,
 ) -> None:
     """Create a user and print a new API token as the last line."""
     from vntwin.catalog.users import user_create as create
@@ -83,7 +85,10 @@ def user_create(
 
     cat = _catalog(_settings())
     try:
-        user, token = create(cat, name, sysadmin=sysadmin, org=org, role=role, email=email)
+        secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True) \
+            if password else None
+        user, token = create(cat, name, sysadmin=sysadmin, org=org, role=role, email=email,
+                             password=secret)
     except VntwinError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from vntwin import __version__
-from vntwin.api import ckan, downloads
+from vntwin.api import ckan, downloads, signin
 from vntwin.catalog.service import Catalog
 from vntwin.settings import Settings
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.settings = settings
     app.include_router(ckan.router())
     app.include_router(downloads.router())
+    app.include_router(signin.router())
     _include_dcat(app)
     _include_docs(app)
 

@@ -10,6 +10,7 @@ from vntwin.catalog.auth import (
     ANONYMOUS,
     Actor,
     actor_for_user,
+    check_password,
     create_token,
     hash_password,
     revoke_token,
@@ -93,6 +94,24 @@ def token_revoke(cat: Catalog, actor: Actor, token: str) -> None:
             raise NotAuthorized("may only revoke your own tokens")
         revoke_token(ctx.session, token_id)
         ctx.log("api_token_revoke", "api_token", token_id)
+
+
+def sign_in(cat: Catalog, username: str, password: str, client: str) -> str:
+    """Exchange a user name and password for a new API token.
+
+    Failures count against the client's rate limit, and a wrong name and a wrong password
+    get the same answer, so the endpoint neither helps guessing nor tells who exists.
+    """
+    cat.failures.check(client)
+    with cat.write(Actor(client=client)) as ctx:
+        user = ctx.session.scalars(select(User).where(User.name == username)).first()
+        if user is None or user.state != "active" or not check_password(user.password_hash,
+                                                                         password):
+            cat.failures.fail(client)
+            raise NotAuthorized("wrong user name or password")
+        token = create_token(ctx.session, user, "sign-in", cat.settings.token_days)
+        ctx.log("user_sign_in", "user", user.id)
+        return token
 
 
 def authenticate(cat: Catalog, raw_token: str | None, client: str) -> Actor:
