@@ -78,8 +78,13 @@ def _query_data(request: Request) -> dict[str, Any]:
 async def _body_data(request: Request, cat: Catalog) -> tuple[dict[str, Any], StoredUpload | None]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
+
+        async def discard(upload: StoredUpload) -> None:
+            await run_in_threadpool(discard_unreferenced, cat, upload)
+
         return await parse_multipart(
-            content_type, request.headers.get("content-length"), request.stream(), cat.uploads
+            content_type, request.headers.get("content-length"), request.stream(), cat.uploads,
+            discard,
         )
     body = bytearray()
     async for chunk in request.stream():
@@ -93,7 +98,7 @@ async def _body_data(request: Request, cat: Catalog) -> tuple[dict[str, Any], St
     if not body.strip():
         return {}, None
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"JSON Error: could not decode the request body: {exc}") from None
     if not isinstance(data, dict):
@@ -102,6 +107,11 @@ async def _body_data(request: Request, cat: Catalog) -> tuple[dict[str, Any], St
             "it needs to be a dictionary"
         )
     return data, None
+
+
+def _refuse_constant(name: str) -> None:
+    """NaN and Infinity are not JSON; Python's parser accepts them unless told not to."""
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _token(request: Request) -> str | None:

@@ -9,6 +9,8 @@ from typing import Any
 
 from vntwin.errors import ValidationError
 
+MAX_INT = 2**31 - 1  # offsets, limits and days beyond this are mistakes or attacks
+
 
 def as_int(data: dict[str, Any], key: str, default: int | None, *, minimum: int = 0,
            maximum: int | None = None) -> int | None:
@@ -22,7 +24,8 @@ def as_int(data: dict[str, Any], key: str, default: int | None, *, minimum: int 
         raise ValidationError({key: ["Invalid integer"]}) from None
     if number < minimum:
         raise ValidationError({key: [f"Must be a natural number of at least {minimum}"]})
-    if maximum is not None and number > maximum:
+    maximum = min(maximum, MAX_INT) if maximum is not None else MAX_INT
+    if number > maximum:
         raise ValidationError({key: [f"Must be at most {maximum}"]})
     return number
 

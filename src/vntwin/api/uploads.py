@@ -9,7 +9,7 @@ the way, refused the moment it passes the limit, never whole in memory.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -104,9 +104,13 @@ class _FormCollector:
 
 async def parse_multipart(
     content_type: str, content_length: str | None, stream: AsyncIterator[bytes],
-    store: UploadStore,
+    store: UploadStore, discard: Callable[[StoredUpload], Awaitable[None]],
 ) -> tuple[dict[str, Any], StoredUpload | None]:
-    """Parse a multipart body: (text fields, the uploaded file if any)."""
+    """Parse a multipart body: (text fields, the uploaded file if any).
+
+    ``discard`` removes an already stored file when a later part of the body is refused
+    (it may share its bytes with an existing resource, so only the caller can tell).
+    """
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if not boundary:
@@ -124,5 +128,7 @@ async def parse_multipart(
             raise BadRequest("the multipart body ended inside the file")
     except BaseException:
         collector.abort()
+        if collector.upload is not None:
+            await discard(collector.upload)
         raise
     return collector.fields, collector.upload

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -20,9 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vntwin.catalog.models import ApiToken, Member, User, utcnow
+from vntwin.catalog.models import ApiToken, Group, Member, User, utcnow
 from vntwin.errors import NotAuthorized, RateLimited
 
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 TOKEN_PREFIX = "vnt_"  # noqa: S105 - a public prefix, not a secret
 
 
@@ -106,9 +108,7 @@ def _parse_token(raw: str) -> tuple[str, str] | None:
     token_hex, sep, secret = body.partition("_")
     if not sep or len(token_hex) != 32 or not secret:
         return None
-    try:
-        int(token_hex, 16)
-    except ValueError:
+    if not _HEX32.fullmatch(token_hex):
         return None
     tid = str(uuid.UUID(hex=token_hex))
     return tid, secret
@@ -156,9 +156,13 @@ def check_password(stored: str | None, password: str) -> bool:
 
 def actor_for_user(session: Session, user: User, client: str = "") -> Actor:
     """Load the user's organisation roles into an Actor."""
+    # Only organisations grant access to data; a thematic group's members get nothing.
     roles = {
         m.group_id: m.capacity
-        for m in session.scalars(select(Member).where(Member.user_id == user.id))
+        for m in session.scalars(
+            select(Member).join(Group, Group.id == Member.group_id)
+            .where(Member.user_id == user.id, Group.is_organization.is_(True),
+                   Group.state == "active"))
     }
     return Actor(user.id, user.name, user.sysadmin, roles, client)
 

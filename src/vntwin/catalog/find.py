@@ -13,7 +13,7 @@ from vntwin.catalog.service import Catalog
 def package_search(cat: Catalog, actor: Actor, params: SearchParams) -> dict[str, Any]:
     """Search visible datasets; returns count, results, facets, search_facets and sort."""
     found = cat.index.search(actor, params)
-    results = packages.show_many(cat, found["ids"])
+    results = packages.show_many(cat, actor, found["ids"])
     facets: dict[str, dict[str, int]] = {}
     search_facets: dict[str, Any] = {}
     for fname, items in found["facets"].items():

@@ -48,12 +48,15 @@ def group_create(cat: Catalog, actor: Actor, data: dict[str, Any], *, organizati
         if ctx.session.scalars(select(Group.id).where(Group.name == fields["name"])).first():
             raise ValidationError({"name": ["Group name already exists in database"]})
         group = Group(is_organization=organization, **fields)
-        if "id" in data and isinstance(data["id"], str) and actor.sysadmin:
+        if "id" in data and isinstance(data["id"], str) and data["id"] and actor.sysadmin:
+            if len(data["id"]) > 36 or ctx.session.get(Group, data["id"]) is not None:
+                raise ValidationError({"id": ["Id is taken or longer than 36 characters"]})
             group.id = data["id"]
         ctx.session.add(group)
         ctx.session.flush()
         if actor.user_id:
             ctx.session.add(Member(user_id=actor.user_id, group_id=group.id, capacity="admin"))
+        ctx.next_revision()  # search facets show organisation titles
         ctx.log(f"{'organization' if organization else 'group'}_create", "group", group.id,
                 name=group.name)
         return group_dict(group, 0)
@@ -78,6 +81,7 @@ def group_update(
             raise ValidationError({"name": ["Group name already exists in database"]})
         for key, value in fields.items():
             setattr(group, key, value)
+        ctx.next_revision()  # the search index resolves organisation names at query time
         ctx.log(f"{'organization' if organization else 'group'}_update", "group", group.id,
                 fields=sorted(fields))
         return group_dict(group)
@@ -90,7 +94,7 @@ def member_create(cat: Catalog, actor: Actor, org: str, username: str, role: str
     if role not in ROLES:
         raise ValidationError({"role": [f"Must be one of {', '.join(ROLES)}"]})
     with cat.write(actor) as ctx:
-        group = get_group(ctx.session, org)
+        group = get_group(ctx.session, org, organization=True)
         if not actor.can_admin_org(group.id):
             raise NotAuthorized(f"not an admin of {group.name}")
         user = get_user(ctx.session, username)
@@ -109,16 +113,19 @@ def _package_counts(cat: Catalog, actor: Actor, organization: bool) -> dict[str,
     """Datasets per organisation/group that the actor can see."""
     with cat.read() as session:
         if organization:
-            stmt = select(Package.owner_org, Package.access_level, func.count()).where(
-                Package.state == "active").group_by(Package.owner_org, Package.access_level)
+            stmt = (select(Package.owner_org, Package.access_level, Package.owner_org,
+                           func.count())
+                    .where(Package.state == "active")
+                    .group_by(Package.owner_org, Package.access_level))
         else:
-            stmt = (select(PackageGroup.group_id, Package.access_level, func.count())
+            stmt = (select(PackageGroup.group_id, Package.access_level, Package.owner_org,
+                           func.count())
                     .join(Package, Package.id == PackageGroup.package_id)
                     .where(Package.state == "active")
-                    .group_by(PackageGroup.group_id, Package.access_level))
+                    .group_by(PackageGroup.group_id, Package.access_level, Package.owner_org))
         counts: dict[str, int] = {}
-        for gid, level, n in session.execute(stmt):
-            if gid and actor.can_read(level, gid):
+        for gid, level, owner, n in session.execute(stmt):
+            if gid and actor.can_read(level, owner):
                 counts[gid] = counts.get(gid, 0) + n
         return counts
 

@@ -30,8 +30,12 @@ def show(cat: Catalog, actor: Actor, id_or_name: str) -> dict[str, Any]:
         return package_dict(pkg, cat.site_url, _groups_of(session, pkg.id))
 
 
-def show_many(cat: Catalog, ids: list[str]) -> list[dict[str, Any]]:
-    """Several datasets by id, in the given order (search results; access already checked)."""
+def show_many(cat: Catalog, actor: Actor, ids: list[str]) -> list[dict[str, Any]]:
+    """Several datasets by id, in the given order (search results).
+
+    Access is checked again on the rows as they are now: the index's snapshot may be a
+    moment older than a change of access level.
+    """
     if not ids:
         return []
     with cat.read() as session:
@@ -43,7 +47,14 @@ def show_many(cat: Catalog, ids: list[str]) -> list[dict[str, Any]]:
             .where(PackageGroup.package_id.in_(ids)).order_by(Group.name)
         ):
             groups.setdefault(pid, []).append(group)
-        return [package_dict(pkgs[i], cat.site_url, groups.get(i, [])) for i in ids if i in pkgs]
+        return [package_dict(pkgs[i], cat.site_url, groups.get(i, [])) for i in ids
+                if i in pkgs and _listable(actor, pkgs[i])]
+
+
+def _listable(actor: Actor, pkg: Package) -> bool:
+    if pkg.state == "deleted" or not actor.can_read(pkg.access_level, pkg.owner_org):
+        return False
+    return pkg.state != "draft" or actor.can_edit_org_datasets(pkg.owner_org)
 
 
 def _owner_org(ctx: WriteContext, value: Any) -> str:
@@ -106,10 +117,11 @@ def _apply_resources(ctx: WriteContext, pkg: Package, resources: Any, *, replace
         extras = fields.pop("extras", {})
         res = existing.get(str(item.get("id", "")))
         if res is None:
-            res = Resource(package_id=pkg.id)
+            res = Resource(package_id=pkg.id, extras={})
             if isinstance(item.get("id"), str) and ctx.actor.sysadmin:
-                if ctx.session.get(Resource, item["id"]) is not None:
-                    raise ValidationError({"resources": [f"Resource id {item['id']} exists"]})
+                if len(item["id"]) > 36 or ctx.session.get(Resource, item["id"]) is not None:
+                    raise ValidationError(
+                        {"resources": [f"Resource id {item['id'][:40]} exists or is too long"]})
                 res.id = item["id"]
             # a dumped uploaded resource arrives as its download URL: keep it as a link
             res.url_type = None
@@ -163,8 +175,8 @@ def create(cat: Catalog, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         pkg = Package(owner_org=owner, creator_user_id=actor.user_id, **fields)
         # As in CKAN, only sysadmins may choose the id (ckanapi load keeps ids across sites).
         if isinstance(data.get("id"), str) and data["id"] and actor.sysadmin:
-            if ctx.session.get(Package, data["id"]) is not None:
-                raise ValidationError({"id": ["Dataset id already exists"]})
+            if len(data["id"]) > 36 or ctx.session.get(Package, data["id"]) is not None:
+                raise ValidationError({"id": ["Dataset id exists or is over 36 characters"]})
             pkg.id = data["id"]
         ctx.session.add(pkg)
         ctx.session.flush()
@@ -214,7 +226,8 @@ def update(cat: Catalog, actor: Actor, data: dict[str, Any], *, patch: bool = Fa
         for key, value in fields.items():
             setattr(pkg, key, value)
         if "resources" in data:
-            _apply_resources(ctx, pkg, data["resources"], replace=not patch)
+            # as in CKAN (patch = show + update), a given list replaces the resources
+            _apply_resources(ctx, pkg, data["resources"], replace=True)
         if "groups" in data:
             _set_groups(ctx, pkg, data["groups"])
         result = record_version(ctx, pkg, "changed package", cat)

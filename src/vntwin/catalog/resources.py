@@ -44,10 +44,15 @@ def safe_filename(raw: str | None) -> str:
 
 @dataclass(frozen=True)
 class DatastoreOutcome:
-    """The result of loading an upload into the datastore, applied to the resource row."""
+    """The result of loading an upload into the datastore, applied to the resource row.
+
+    ``staging_id`` names the loaded table until ``_promote`` moves it under the resource's
+    id, after the catalogue transaction committed.
+    """
 
     schema: list[dict[str, Any]] | None = None
     error: str | None = None
+    staging_id: str | None = None
 
 
 def _resolve_format(fields: dict[str, Any], upload: StoredUpload, current: str = "") -> str:
@@ -61,16 +66,35 @@ def _datastore_load(cat: Catalog, resource_id: str, fmt: str,
     long load never holds the database's write lock. A failed load is recorded on the
     resource; it does not refuse the file (the bytes are still a valid download).
     """
-    from vntwin.datastore.load import delete_resource, load_resource
+    from vntwin.datastore.load import load_resource
 
-    delete_resource(cat.settings.datastore_dir, resource_id)
     if fmt.upper() not in DATASTORE_FORMATS:
         return DatastoreOutcome()
+    staging_id = f"staging-{new_id()}"
     try:
-        return DatastoreOutcome(
-            schema=load_resource(cat.settings.datastore_dir, resource_id, upload.path, fmt))
+        schema = load_resource(cat.settings.datastore_dir, staging_id, upload.path, fmt)
     except VntwinError as exc:
         return DatastoreOutcome(error=exc.message)
+    return DatastoreOutcome(schema=schema, staging_id=staging_id)
+
+
+def _settle_datastore(cat: Catalog, resource_id: str, outcome: DatastoreOutcome | None,
+                      committed: bool) -> None:
+    """After the transaction: a committed new file replaces the resource's table (or
+    removes it, when the new file is not a table); a failed one leaves it untouched.
+    """
+    from vntwin.datastore.load import delete_resource, promote_resource
+
+    if outcome is None:
+        return
+    if not committed:
+        if outcome.staging_id:
+            delete_resource(cat.settings.datastore_dir, outcome.staging_id)
+        return
+    if outcome.staging_id:
+        promote_resource(cat.settings.datastore_dir, outcome.staging_id, resource_id)
+    else:
+        delete_resource(cat.settings.datastore_dir, resource_id)
 
 
 def _apply(res: Resource, fields: dict[str, Any], upload: StoredUpload | None,
@@ -120,8 +144,25 @@ def create(cat: Catalog, actor: Actor, data: dict[str, Any],
     resource_id = new_id()
     if isinstance(data.get("id"), str) and data["id"] and actor.sysadmin:
         resource_id = data["id"]
+        if len(resource_id) > 36:
+            raise ValidationError({"id": ["Must be at most 36 characters"]})
+        with cat.read() as session:
+            if session.get(Resource, resource_id) is not None:
+                raise ValidationError({"id": ["Resource id already exists"]})
     outcome = (_datastore_load(cat, resource_id, _resolve_format(fields, upload), upload)
                if upload else None)
+    committed = False
+    try:
+        result = _create_row(cat, actor, package_ref, resource_id, fields, upload, outcome)
+        committed = True
+    finally:
+        _settle_datastore(cat, resource_id, outcome, committed)
+    return result
+
+
+def _create_row(cat: Catalog, actor: Actor, package_ref: str, resource_id: str,
+                fields: dict[str, Any], upload: StoredUpload | None,
+                outcome: DatastoreOutcome | None) -> dict[str, Any]:
     with cat.write(actor) as ctx:
         pkg = get_package(ctx.session, actor, package_ref)
         if not actor.can_edit_org_datasets(pkg.owner_org):
@@ -130,18 +171,12 @@ def create(cat: Catalog, actor: Actor, data: dict[str, Any],
             select(func.count()).select_from(Resource)
             .where(Resource.package_id == pkg.id, Resource.state == "active")) or 0
         res = Resource(id=resource_id, package_id=pkg.id, position=position, extras={})
-        try:
-            if ctx.session.get(Resource, resource_id) is not None:
-                raise ValidationError({"id": ["Resource id already exists"]})
-            _apply(res, fields, upload, outcome)
-            ctx.session.add(res)
-            ctx.session.flush()
-            record_version(ctx, pkg, "changed package", cat)
-            ctx.log("resource_create", "resource", res.id, package=pkg.name,
-                    sha256=res.hash, size=res.size)
-        except BaseException:
-            _forget_datastore(cat, res.id)
-            raise
+        _apply(res, fields, upload, outcome)
+        ctx.session.add(res)
+        ctx.session.flush()
+        record_version(ctx, pkg, "changed package", cat)
+        ctx.log("resource_create", "resource", res.id, package=pkg.name,
+                sha256=res.hash, size=res.size)
         return resource_dict(res, cat.site_url)
 
 
@@ -157,6 +192,18 @@ def update(cat: Catalog, actor: Actor, data: dict[str, Any],
         current_format = res.format
     outcome = (_datastore_load(cat, resource_id, _resolve_format(fields, upload, current_format),
                                upload) if upload else None)
+    committed = False
+    try:
+        result = _update_row(cat, actor, resource_id, fields, upload, outcome, patch)
+        committed = True
+    finally:
+        _settle_datastore(cat, resource_id, outcome, committed)
+    return result
+
+
+def _update_row(cat: Catalog, actor: Actor, resource_id: str, fields: dict[str, Any],
+                upload: StoredUpload | None, outcome: DatastoreOutcome | None,
+                patch: bool) -> dict[str, Any]:
     with cat.write(actor) as ctx:
         res, pkg = get_resource(ctx.session, actor, resource_id)
         if not patch:

@@ -46,6 +46,7 @@ FACETABLE = {"organization", "tags", "groups", "res_format", "license_id", "acce
 SORTABLE = {"score", "id", "name", "metadata_modified", "metadata_created", "title_string",
             "num_resources", "num_tags"}
 MAX_ROWS = 1000
+_EMPTY = np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -107,7 +108,7 @@ class SearchIndex:
         """Catch up with the catalogue: load datasets changed since the last refresh."""
         current = self.cat.revision()
         with self._lock:
-            if current == self.revision:
+            if current <= self.revision:
                 return
             dead = len(self.cols.ids) - len(self.slot_of)
             if dead > 1000 and dead > len(self.slot_of):
@@ -220,8 +221,10 @@ class SearchIndex:
                 self._array(f"pc:{col}", lambda: codes, np.int32))
 
     def _posting(self, fname: str, tok: str) -> np.ndarray:
-        return self._array(f"t:{fname}:{tok}",
-                           lambda: self.cols.postings[fname].get(tok, []), np.int64)
+        # Unknown tokens are not cached: queries must not grow the cache without bound.
+        if tok not in self.cols.postings[fname]:
+            return _EMPTY
+        return self._array(f"t:{fname}:{tok}", lambda: self.cols.postings[fname][tok], np.int64)
 
     def _prefix_tokens(self, fname: str, prefix: str) -> list[str]:
         toks = self._sorted_tokens.get(fname)

@@ -132,11 +132,13 @@ def authenticate(cat: Catalog, raw_token: str | None, client: str) -> Actor:
         return actor_for_user(session, user, client)
 
 
-def user_list(cat: Catalog, actor: Actor, q: str | None = None, limit: int = 1000,
+def user_list(cat: Catalog, actor: Actor, q: object = None, limit: int = 1000,
               offset: int = 0) -> list[dict[str, Any]]:
     """Active users, by name (CKAN's user_list)."""
     with cat.read() as session:
         stmt = select(User).where(User.state == "active").order_by(User.name)
+        if q is not None and not isinstance(q, str):
+            raise ValidationError({"q": ["Must be a string"]})
         if q:
             stmt = stmt.where(User.name.contains(q, autoescape=True))
         users = session.scalars(stmt.offset(offset).limit(limit))

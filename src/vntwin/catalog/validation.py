@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from vntwin.catalog.formats import format_for_name
@@ -75,12 +75,16 @@ def _text(value: Any, field: str, errors: Errors) -> str:
 
 
 def _date(value: str, field: str, errors: Errors) -> str:
+    """An ISO 8601 date or date-time, whole (no trailing text)."""
     if not value:
         return ""
     try:
-        date.fromisoformat(value[:10])
+        if len(value) <= 10:
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        errors.add(field, f"Not an ISO 8601 date: {value!r}")
+        errors.add(field, f"Not an ISO 8601 date: {value[:40]!r}")
     return value
 
 
@@ -246,6 +250,8 @@ def clean_package(data: dict[str, Any], current: dict[str, Any] | None = None) -
         out["state"] = data["state"]
     if "type" in data:
         out["type"] = _text(data["type"], "type", errors) or "dataset"
+        if not NAME_RE.match(out["type"]) or len(out["type"]) > 40:
+            errors.add("type", "Must be 2-40 characters of a-z 0-9 - _")
     errors.raise_if_any()
     return out
 
@@ -270,6 +276,7 @@ def _spatial(value: Any, errors: Errors) -> str:
 
 
 RESOURCE_FIELDS = ("name", "description", "format", "mimetype", "url")
+RESOURCE_LIMITS = {"format": 40, "mimetype": 100}
 # Fields a client may send back (e.g. from a dump) but only the server sets.
 SERVER_SET_RESOURCE_FIELDS = frozenset((
     "id", "package_id", "position", "upload", "created", "last_modified", "hash", "url_type",
@@ -290,14 +297,20 @@ def clean_resource(data: dict[str, Any]) -> dict[str, Any]:
         elif key == "size" and value not in (None, ""):
             try:
                 out["size"] = int(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 errors.add("size", "Must be an integer")
+            else:
+                if not 0 <= out["size"] < 2**63:
+                    errors.add("size", "Must be between 0 and 2^63 - 1")
         elif key in SERVER_SET_RESOURCE_FIELDS:
             continue
         elif isinstance(value, (str, int, float, bool)) or value is None:
             extras[key] = value
     if out.get("url") and not URL_RE.match(out["url"]) and not out["url"].startswith("/"):
         errors.add("url", "Must be an http(s) URL")
+    for key, limit in RESOURCE_LIMITS.items():
+        if len(out.get(key) or "") > limit:
+            errors.add(key, f"Must be at most {limit} characters")
     if "format" in out:
         out["format"] = out["format"].upper().lstrip(".")
     if not out.get("format") and out.get("url"):

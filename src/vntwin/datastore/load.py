@@ -266,3 +266,14 @@ def _load_spatial(con: duckdb.DuckDBPyConnection) -> bool:
     except duckdb.Error:
         return False
     return True
+
+
+def promote_resource(store_dir: Path, staging_id: str, resource_id: str) -> None:
+    """Move a table loaded under ``staging_id`` to ``resource_id``, replacing any old one.
+
+    Callers load under a staging id before their catalogue transaction and promote only
+    after it commits, so a failed request never changes a resource's datastore table.
+    """
+    if not (is_resource_id(staging_id) and is_resource_id(resource_id)):
+        raise ValueError("not a resource id")
+    os.replace(Path(store_dir) / f"{staging_id}.duckdb", Path(store_dir) / f"{resource_id}.duckdb")

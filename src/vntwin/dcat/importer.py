@@ -89,10 +89,11 @@ def harvest_into(cat: Catalog, data: bytes, fmt: str | None, *, org: str,
                     created = packages.create(cat, SYSTEM, pkg)
                     existing[ident] = (created["id"], {})
                     result["created"] += 1
-            except VntwinError as exc:
+            except Exception as exc:  # one bad dataset must not stop the harvest
+                message = exc.message if isinstance(exc, VntwinError) else repr(exc)
                 result["failed"] += 1
-                result["errors"].append(f"{ident}: {exc.message}")
+                result["errors"].append(f"{ident}: {message}")
                 if console:
-                    console.print(f"[red]failed[/red] {ident}: {exc.message}")
+                    console.print(f"[red]failed[/red] {ident}: {message}")
             progress.advance(task)
     return result
