@@ -1,0 +1,141 @@
+"""Asking the twin: every layer's values at a point, a cell, an administrative unit or a
+bounding box, optionally "as of" a time.
+
+Aggregation follows each variable's kind (``store.VariableInfo``): a province's
+population is the sum over its cells, its mean PM2.5 the coverage-weighted mean, its
+forest cover the covered share of its cells.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import h3
+
+from vntwin.errors import NotFound, ValidationError
+from vntwin.twin.store import TwinStore
+
+# Latest value per (cell, layer, variable) at the "as of" time; timeless rows always count.
+_LATEST = """
+    SELECT h3, layer, variable, value, valid_time FROM cell_values
+    WHERE h3 IN (SELECT h3 FROM area) AND (valid_time IS NULL OR ? IS NULL OR valid_time <= ?)
+    QUALIFY row_number() OVER (PARTITION BY h3, layer, variable
+                               ORDER BY valid_time DESC NULLS LAST) = 1
+"""
+_AGGREGATE = f"""
+    WITH area AS ({{area}}),
+    v AS ({_LATEST}),
+    n AS (SELECT count(*) AS cells FROM area)
+    SELECT v.layer, v.variable, k.kind, k.unit, k.canonical,
+      CASE
+        WHEN k.kind IN ('extensive', 'count') THEN sum(v.value)
+        WHEN k.kind = 'fraction' THEN sum(v.value) / max(n.cells)
+        WHEN k.kind = 'min' THEN min(v.value)
+        WHEN k.kind = 'max' THEN max(v.value)
+        ELSE sum(v.value * coalesce(w.value, 1)) / nullif(sum(coalesce(w.value, 1)), 0)
+      END AS value,
+      count(*) AS cells, max(v.valid_time) AS valid_time
+    FROM v JOIN variables k USING (layer, variable)
+    LEFT JOIN v AS w ON w.h3 = v.h3 AND w.layer = v.layer AND w.variable = k.weight
+    CROSS JOIN n
+    GROUP BY v.layer, v.variable, k.kind, k.unit, k.canonical ORDER BY v.layer, v.variable
+"""
+
+
+def _as_of(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError({"as_of": [f"not an ISO 8601 time: {value!r}"]}) from None
+
+
+def _nest(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, Any]]:
+    layers: dict[str, dict[str, Any]] = {}
+    for layer, variable, kind, unit, canonical, value, cells, valid_time in rows:
+        layers.setdefault(layer, {})[variable] = {
+            "value": value, "kind": kind, "unit": unit, "canonical": canonical,
+            "cells": cells, "valid_time": valid_time.isoformat() if valid_time else None}
+    return layers
+
+
+def _run(con: duckdb.DuckDBPyConnection, area_sql: str, params: list[Any],
+         as_of: datetime | None) -> tuple[int, dict[str, Any]]:
+    cells = con.execute(f"SELECT count(*) FROM ({area_sql})", params).fetchone()
+    rows = con.execute(_AGGREGATE.format(area=area_sql), [*params, as_of, as_of]).fetchall()
+    return int(cells[0]) if cells else 0, _nest(rows)
+
+
+def cell_index(value: str | int) -> int:
+    """An H3 index given as hex text or integer, validated."""
+    try:
+        index = int(value, 16) if isinstance(value, str) else int(value)
+    except ValueError:
+        raise ValidationError({"h3": [f"not an H3 cell: {value!r}"]}) from None
+    if not h3.is_valid_cell(h3.int_to_str(index)):
+        raise ValidationError({"h3": [f"not an H3 cell: {value!r}"]})
+    return index
+
+
+def at_cell(store: TwinStore, cell: str | int, as_of: str | datetime | None = None) -> dict:
+    """All layers' values in one cell, with the cell's administrative units."""
+    index = cell_index(cell)
+    when = _as_of(as_of)
+    with store.read() as con:
+        unit = con.execute("SELECT province_code, commune_code, lat, lon FROM cells "
+                           "WHERE h3 = ?", [index]).fetchone()
+        _, layers = _run(con, "SELECT ?::UBIGINT AS h3", [index], when)
+    return {"h3": h3.int_to_str(index), "res": h3.get_resolution(h3.int_to_str(index)),
+            "province_code": unit[0] if unit else None,
+            "commune_code": unit[1] if unit else None,
+            "inside_territory": unit is not None, "as_of": when.isoformat() if when else None,
+            "layers": layers}
+
+
+def at_point(store: TwinStore, lat: float, lon: float,
+             as_of: str | datetime | None = None) -> dict:
+    """All layers' values at a place: the values of the grid cell that holds it."""
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationError({"lat": ["latitude must be in [-90, 90] and longitude in "
+                                       "[-180, 180]"]})
+    res = store.resolution()
+    if res is None:
+        raise NotFound("no twin has been built yet: run `vntwin fuse`")
+    cell = h3.str_to_int(h3.latlng_to_cell(lat, lon, res))
+    return {"lat": lat, "lon": lon, **at_cell(store, cell, as_of)}
+
+
+def in_unit(store: TwinStore, code: str, as_of: str | datetime | None = None) -> dict:
+    """Aggregated values over a province (2-digit code) or commune (5-digit code)."""
+    code = str(code).strip()
+    if not code.isdigit() or len(code) not in (1, 2, 5):
+        raise ValidationError({"code": ["a province code has 2 digits, a commune code 5"]})
+    column = "commune_code" if len(code) == 5 else "province_code"
+    code = code.zfill(2) if column == "province_code" else code
+    with store.read() as con:
+        cells, layers = _run(con, f"SELECT h3 FROM cells WHERE {column} = ?", [code],
+                             _as_of(as_of))
+    if cells == 0:
+        raise NotFound(f"no administrative unit with code {code!r} in the twin")
+    return {"code": code, "level": column.removesuffix("_code"), "cells": cells,
+            "layers": layers}
+
+
+def in_bbox(store: TwinStore, west: float, south: float, east: float, north: float,
+            as_of: str | datetime | None = None, max_cells: int = 500_000) -> dict:
+    """Aggregated values over the cells whose centres fall in a bounding box."""
+    if not (west < east and south < north):
+        raise ValidationError({"bbox": ["must be west,south,east,north with west < east "
+                                        "and south < north"]})
+    area = "SELECT h3 FROM cells WHERE lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?"
+    params = [west, east, south, north]
+    with store.read() as con:
+        count = con.execute(f"SELECT count(*) FROM ({area})", params).fetchone()
+        if count and count[0] > max_cells:
+            raise ValidationError({"bbox": [f"covers {count[0]:,} cells; at most "
+                                            f"{max_cells:,}"]})
+        cells, layers = _run(con, area, params, _as_of(as_of))
+    return {"bbox": [west, south, east, north], "cells": cells, "layers": layers}
