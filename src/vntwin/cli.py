@@ -15,6 +15,8 @@ app = typer.Typer(help="vntwin: open data catalogue and territorial digital twin
                   no_args_is_help=True, pretty_exceptions_enable=False)
 user_app = typer.Typer(help="User accounts and API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+twin_app = typer.Typer(help="Ask the territorial twin.", no_args_is_help=True)
+app.add_typer(twin_app, name="twin")
 console = Console(stderr=True)
 
 
@@ -133,6 +135,118 @@ def harvest(
                   f"{result['failed']} failed")
     if result["failed"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV, GeoJSON, GeoPackage, zipped Shapefile, "
+                                              "GeoParquet or GeoTIFF.")],
+    dataset: Annotated[str, typer.Option(help="Dataset that receives the layers.")],
+    org: Annotated[str | None, typer.Option(help="Organisation, to create the dataset.")] = None,
+    title: Annotated[str | None, typer.Option(help="Title of a new dataset.")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS when the file has none, "
+                                                 "e.g. EPSG:3405.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding, if not detected.")] = None,
+) -> None:
+    """Read every layer of a file, validate it and store it as twin layers of a dataset."""
+    from vntwin.catalog.users import SYSTEM
+    from vntwin.errors import VntwinError
+    from vntwin.twin.ingest_catalog import ingest_file
+
+    cat = _catalog(_settings())
+    try:
+        result = ingest_file(cat, SYSTEM, file, dataset=dataset, org=org, title=title,
+                             crs=crs, encoding=encoding)
+    except VntwinError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        cat.close()
+    for layer in result["layers"]:
+        rows = "" if layer["rows"] is None else f", {layer['rows']:,} rows"
+        console.print(f"layer {layer['name']} ({layer['kind']}{rows})")
+        for line in layer["report"]:
+            console.print(f"  {line}")
+    console.print(f"stored in dataset {result['dataset']}; run `vntwin fuse` to update the twin")
+
+
+@app.command()
+def fuse(
+    res: Annotated[int | None, typer.Option(help="H3 resolution (default: setting).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-fuse unchanged layers too.")] = False,
+) -> None:
+    """Fuse every changed twin layer onto the H3 grid and the administrative units."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from vntwin.twin.build import fuse_catalog
+
+    cat = _catalog(_settings())
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                      console=console) as bar:
+            task = bar.add_task("fusing", total=None)
+
+            def step(name: str, number: int, total: int) -> None:
+                bar.update(task, description=f"fusing {name}", completed=number - 1,
+                           total=total)
+
+            report = fuse_catalog(cat, res, force=force, progress=step)
+            bar.update(task, completed=bar.tasks[0].total or 0)
+    finally:
+        cat.close()
+    console.print(f"res {report.res}: {len(report.fused)} fused, {len(report.skipped)} "
+                  f"unchanged, {len(report.removed)} removed, {len(report.failed)} failed")
+    for name, seconds in report.seconds.items():
+        console.print(f"  {name}: {seconds:.2f} s")
+    for name, message in report.failed.items():
+        console.print(f"  [red]{name}[/red]: {message}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@twin_app.command("query")
+def twin_query(
+    lat: Annotated[float | None, typer.Option(help="Latitude (WGS 84).")] = None,
+    lon: Annotated[float | None, typer.Option(help="Longitude (WGS 84).")] = None,
+    cell: Annotated[str | None, typer.Option(help="An H3 cell.")] = None,
+    unit: Annotated[str | None, typer.Option(help="A province (2) or commune (5) code.")] = None,
+    as_of: Annotated[str | None,
+                     typer.Option(help="ISO 8601 time for time-stamped values.")] = None,
+) -> None:
+    """Print every layer's values at a place (or cell, or unit) as JSON."""
+    import json
+
+    from vntwin.errors import VntwinError
+    from vntwin.twin import query
+    from vntwin.twin.build import twin_store
+
+    settings = _settings()
+    store = twin_store(_catalog(settings))
+    try:
+        if lat is not None and lon is not None:
+            result = query.at_point(store, lat, lon, as_of)
+        elif cell:
+            result = query.at_cell(store, cell, as_of)
+        elif unit:
+            result = query.in_unit(store, unit, as_of)
+        else:
+            raise typer.BadParameter("give --lat and --lon, or --cell, or --unit")
+    except VntwinError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@twin_app.command("layers")
+def twin_layers() -> None:
+    """List the fused layers with their variables, as JSON."""
+    import json
+
+    from vntwin.twin.build import twin_store
+
+    typer.echo(json.dumps(twin_store(_catalog(_settings())).layers(), ensure_ascii=False,
+                          indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(
         10, description="Failed token checks or sign-ins allowed per client address per minute."
     )
+    h3_resolution: int = Field(
+        8, ge=0, le=12, description="H3 resolution of the twin's grid (8: about 0.74 km2)."
+    )
     harvest_allow_hosts: list[str] = Field(
         default_factory=list,
         description="Hosts the DCAT harvester may fetch from; empty means none (files only).",

@@ -97,3 +97,43 @@ def test_replacing_one_layer_leaves_others(store):
     assert query.in_unit(s, "01")["layers"]["rung"]["coverage"]["value"] == pytest.approx(0.375)
     assert s.fingerprints()["dan-so"] == "f9"
     assert {layer["layer"] for layer in s.layers()} == {"dan-so", "rung", "khong-khi"}
+
+
+def test_twin_api_answers_and_problem_json(tmp_path, store):
+    from fastapi.testclient import TestClient
+
+    from vntwin.api.app import create_app
+    from vntwin.catalog.service import Catalog
+    from vntwin.testing import make_settings
+
+    s, ids = store
+    cat = Catalog(make_settings(tmp_path, None))
+    with TestClient(create_app(cat.settings, cat)) as client:
+        body = client.get("/twin/point", params={"lat": HANOI[0], "lon": HANOI[1]}).json()
+        centre = ids.index(h3.str_to_int(h3.latlng_to_cell(*HANOI, 8)))
+        assert body["layers"]["dan-so"]["population"]["value"] == 100.0 * (centre + 1)
+        unit = client.get("/twin/unit/01").json()
+        assert unit["layers"]["dan-so"]["population"]["value"] == 1000
+        assert client.get("/twin/bbox", params={"bbox": "105,20.5,106.5,21.5"}).json()[
+            "cells"] == 7
+        assert len(client.get("/twin/layers").json()) == 3
+        r = client.get("/twin/unit/abc")
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+        assert client.get("/twin/unit/99").status_code == 404
+        assert client.get("/twin/bbox", params={"bbox": "x"}).status_code == 400
+        assert client.get("/twin/point", params={"lat": 200, "lon": 0}).status_code == 422
+    cat.close()
+
+
+def test_no_twin_yet_is_404(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from vntwin.api.app import create_app
+    from vntwin.catalog.service import Catalog
+    from vntwin.testing import make_settings
+
+    cat = Catalog(make_settings(tmp_path, None))
+    with TestClient(create_app(cat.settings, cat)) as client:
+        r = client.get("/twin/unit/01")
+        assert r.status_code == 404 and "vntwin fuse" in r.json()["detail"]
+    cat.close()

@@ -1,0 +1,79 @@
+"""``/twin/...``: the territorial twin over HTTP. Errors are RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from vntwin.catalog.service import Catalog
+from vntwin.errors import NotFound, ValidationError, VntwinError
+from vntwin.twin import query
+from vntwin.twin.build import twin_store
+from vntwin.twin.store import TwinBusy, TwinMissing
+
+AsOf = Annotated[str | None, Query(description="ISO 8601 time: values valid at that time.")]
+
+
+def problem(exc: VntwinError) -> JSONResponse:
+    """One mapping from domain errors to RFC 9457 problem details."""
+    status, title = 500, "Internal Server Error"
+    if isinstance(exc, ValidationError):
+        status, title = 400, "Bad Request"
+    elif isinstance(exc, (NotFound, TwinMissing)):
+        status, title = 404, "Not Found"
+    elif isinstance(exc, TwinBusy):
+        status, title = 503, "Service Unavailable"
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": exc.message}
+    if isinstance(exc, ValidationError):
+        body["errors"] = exc.errors
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers={"Retry-After": "5"} if status == 503 else None)
+
+
+async def _answer(fn: Any, *args: Any) -> Any:
+    try:
+        return await run_in_threadpool(fn, *args)
+    except VntwinError as exc:
+        return problem(exc)
+
+
+def router() -> APIRouter:
+    """The twin's query endpoints."""
+    api = APIRouter(prefix="/twin", tags=["Territorial twin"])
+
+    def store(request: Request):  # type: ignore[no-untyped-def]
+        cat: Catalog = request.app.state.catalog
+        return twin_store(cat)
+
+    @api.get("/layers", summary="Fused layers and their variables")
+    async def layers(request: Request) -> Any:
+        return await _answer(lambda: store(request).layers())
+
+    @api.get("/point", summary="Every layer's values at a place")
+    async def point(request: Request, lat: Annotated[float, Query(ge=-90, le=90)],
+                    lon: Annotated[float, Query(ge=-180, le=180)], as_of: AsOf = None) -> Any:
+        return await _answer(query.at_point, store(request), lat, lon, as_of)
+
+    @api.get("/cell/{cell}", summary="Every layer's values in one H3 cell")
+    async def cell(request: Request, cell: str, as_of: AsOf = None) -> Any:
+        return await _answer(query.at_cell, store(request), cell, as_of)
+
+    @api.get("/unit/{code}", summary="Values aggregated over a province or commune")
+    async def unit(request: Request, code: str, as_of: AsOf = None) -> Any:
+        return await _answer(query.in_unit, store(request), code, as_of)
+
+    @api.get("/bbox", summary="Values aggregated over a bounding box")
+    async def bbox(request: Request,
+                   bbox: Annotated[str, Query(description="west,south,east,north")],
+                   as_of: AsOf = None) -> Any:
+        try:
+            west, south, east, north = (float(v) for v in bbox.split(","))
+        except ValueError:
+            return problem(ValidationError({"bbox": ["four numbers: west,south,east,north"]}))
+        return await _answer(query.in_bbox, store(request), west, south, east, north, as_of)
+
+    return api

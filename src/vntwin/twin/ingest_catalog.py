@@ -1,0 +1,104 @@
+"""``vntwin ingest FILE --dataset NAME``: a spatial file becomes twin layers of a dataset.
+
+The original file is kept as a resource; each layer becomes one more resource, an
+immutable GeoParquet (or GeoTIFF) in the content-addressed store, tagged ``twin_layer``.
+Re-ingesting replaces each layer's file in place (same resource id, new version), so the
+layer keeps its identity and ``vntwin fuse`` re-fuses only what changed. Everything is
+read and validated before anything is stored.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from vntwin.catalog import packages, resources
+from vntwin.catalog.auth import Actor
+from vntwin.catalog.resources import StoredUpload, discard_unreferenced, safe_filename
+from vntwin.catalog.service import Catalog
+from vntwin.errors import NotFound, ValidationError
+from vntwin.twin.layer import Layer
+
+CHUNK = 1 << 20
+LAYER_FORMATS = {"raster": ("GeoTIFF", "image/tiff", ".tif")}
+VECTOR_FORMAT = ("GeoParquet", "application/vnd.apache.parquet", ".parquet")
+
+
+def _store(cat: Catalog, path: Path, filename: str) -> StoredUpload:
+    with cat.uploads.writer() as writer, path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            writer.write(chunk)
+        sha, size, stored = writer.commit()
+    return StoredUpload(sha, size, stored, safe_filename(filename))
+
+
+def _existing(cat: Catalog, actor: Actor, name: str) -> dict[str, Any] | None:
+    try:
+        return packages.show(cat, actor, name)
+    except NotFound:
+        return None
+
+
+def _layer_extras(layer: Layer) -> dict[str, Any]:
+    extras: dict[str, Any] = {"twin_layer": layer.name, "twin_kind": layer.kind,
+                              "twin_report": "; ".join(layer.report)[:4000]}
+    if layer.place_column:
+        extras["twin_place_column"] = layer.place_column
+    if layer.source_crs:
+        extras["twin_source_crs"] = layer.source_crs
+    if layer.encoding:
+        extras["twin_encoding"] = layer.encoding
+    return extras
+
+
+def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
+                org: str | None = None, title: str | None = None, crs: str | None = None,
+                encoding: str | None = None) -> dict[str, Any]:
+    """Read, validate and store every layer of ``path`` in dataset ``dataset``."""
+    from vntwin.ingest.read import read_layers
+    from vntwin.ingest.write import write_layer
+
+    layers = read_layers(path, filename=path.name, crs=crs, encoding=encoding)
+    if not layers:
+        raise ValidationError({"file": [f"{path.name}: no layer found"]})
+    pkg = _existing(cat, actor, dataset)
+    if pkg is None and not org:
+        raise ValidationError({"org": [f"dataset {dataset!r} does not exist: give --org to "
+                                       "create it"]})
+    with tempfile.TemporaryDirectory(prefix="vntwin-ingest-") as tmp:
+        written = [(layer, write_layer(layer, Path(tmp), layer.name)) for layer in layers]
+        stored: list[StoredUpload] = []
+        try:
+            original = _store(cat, path, path.name)
+            stored.append(original)
+            for _, file in written:
+                stored.append(_store(cat, file, file.name))
+            if pkg is None:
+                pkg = packages.create(cat, actor, {
+                    "name": dataset, "title": title or dataset, "owner_org": org,
+                    "notes": f"Lớp dữ liệu không gian nhập từ {path.name}."})
+            by_layer = {r.get("twin_layer"): r for r in pkg["resources"] if r.get("twin_layer")}
+            source = next((r for r in pkg["resources"] if r.get("twin_source")), None)
+            meta = {"name": path.name, "twin_source": "true"}
+            if source:
+                resources.update(cat, actor, {"id": source["id"], **meta}, original, patch=True)
+            else:
+                resources.create(cat, actor, {"package_id": pkg["id"], **meta}, original)
+            for (layer, _), upload in zip(written, stored[1:], strict=True):
+                fmt, mimetype, _ = LAYER_FORMATS.get(layer.kind, VECTOR_FORMAT)
+                data = {"name": f"{layer.name} ({layer.kind})", "format": fmt,
+                        "mimetype": mimetype, **_layer_extras(layer)}
+                if layer.name in by_layer:
+                    resources.update(cat, actor, {"id": by_layer[layer.name]["id"], **data},
+                                     upload, patch=True)
+                else:
+                    resources.create(cat, actor, {"package_id": pkg["id"], **data}, upload)
+        except BaseException:
+            for upload in stored:
+                discard_unreferenced(cat, upload)
+            raise
+    result = packages.show(cat, actor, dataset)
+    return {"dataset": result["name"], "layers": [
+        {"name": layer.name, "kind": layer.kind, "rows": None if layer.frame is None
+         else len(layer.frame), "report": layer.report} for layer in layers]}

@@ -1,0 +1,124 @@
+"""Deciding how each column of a layer is fused and how each fused variable aggregates.
+
+The user's declaration wins (dataset extras ``twin_extensive``, ``twin_intensive``,
+``twin_categorical``: comma-separated column names); otherwise the canonical vocabulary's
+kind for the column's matched variable; otherwise a safe default (numbers are averaged,
+short text columns are categories).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from vntwin.twin.layer import Layer
+from vntwin.twin.store import VariableInfo
+
+MAX_CATEGORIES = 30
+
+
+@dataclass
+class ColumnPlan:
+    """Which columns of a layer are extensive, intensive or categorical."""
+
+    extensive: list[str] = field(default_factory=list)
+    intensive: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    canonical: dict[str, str] = field(default_factory=dict)  # column -> vocabulary id
+    units: dict[str, str] = field(default_factory=dict)
+
+
+def _declared(extras: dict[str, Any], key: str) -> list[str]:
+    raw = extras.get(key) or ""
+    return [c.strip() for c in str(raw).split(",") if c.strip()]
+
+
+def plan_columns(layer: Layer, extras: dict[str, Any]) -> ColumnPlan:
+    """The fusion plan for a vector or table layer's attribute columns."""
+    frame = layer.frame
+    plan = ColumnPlan()
+    if frame is None:
+        return plan
+    skip = {"geometry", layer.place_column}
+    columns = [c for c in frame.columns if c not in skip]
+    declared = {kind: _declared(extras, f"twin_{kind}")
+                for kind in ("extensive", "intensive", "categorical")}
+    matched = _match(frame, columns)
+    for column in columns:
+        series = frame[column]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        variable = matched.get(column)
+        if variable is not None:
+            plan.canonical[column] = variable[0]
+            if variable[2]:
+                plan.units[column] = variable[2]
+        if column in declared["extensive"] and numeric:
+            plan.extensive.append(column)
+        elif column in declared["intensive"] and numeric:
+            plan.intensive.append(column)
+        elif column in declared["categorical"]:
+            plan.categorical.append(column)
+        elif numeric and variable is not None and variable[1] == "extensive":
+            plan.extensive.append(column)
+        elif numeric:
+            plan.intensive.append(column)
+        elif series.dtype == object and 1 < series.nunique(dropna=True) <= MAX_CATEGORIES \
+                and len(series) > MAX_CATEGORIES:
+            plan.categorical.append(column)
+    return plan
+
+
+def _match(frame: pd.DataFrame, columns: list[str]) -> dict[str, tuple[str, str, str | None]]:
+    """Column -> (vocabulary id, kind, unit) for confident matches to the vocabulary."""
+    try:
+        from vntwin.twin.matching import match_columns
+        from vntwin.twin.vocabulary import load_vocabulary
+    except ImportError:  # pragma: no cover - the vocabulary ships with the package
+        return {}
+    vocabulary = load_vocabulary()
+    samples = {c: frame[c].dropna().head(200).tolist() for c in columns}
+    out: dict[str, tuple[str, str, str | None]] = {}
+    for mapping in match_columns(columns, samples, vocabulary=vocabulary):
+        if mapping.variable_id and not mapping.needs_review:
+            entry = vocabulary.get(mapping.variable_id)
+            out[mapping.column] = (entry.id, entry.kind, entry.unit)
+    return out
+
+
+def variable_kinds(layer: Layer, plan: ColumnPlan, variables: list[str]) -> dict[str, VariableInfo]:
+    """How each fused variable (named by the kernels) aggregates over an area."""
+    out: dict[str, VariableInfo] = {}
+    for name in variables:
+        base = name.split("=", 1)[0]
+        canonical = plan.canonical.get(base)
+        unit = plan.units.get(base)
+        if layer.kind == "point":
+            if name == "count":
+                info = VariableInfo("count", "1")
+            elif name.endswith("_sum"):
+                col = name.removesuffix("_sum")
+                info = VariableInfo("extensive", plan.units.get(col), plan.canonical.get(col))
+            else:
+                col = name.removesuffix("_mean")
+                info = VariableInfo("intensive", plan.units.get(col), plan.canonical.get(col),
+                                    weight="count")
+        elif layer.kind == "line":
+            info = VariableInfo("extensive", "m")
+        elif layer.kind == "raster":
+            stat = name.rsplit("_", 1)[-1]
+            kind = {"sum": "extensive", "min": "min", "max": "max"}.get(stat, "intensive")
+            info = VariableInfo(kind)
+        elif name == "coverage":
+            info = VariableInfo("fraction", "1")
+        elif "=" in name:
+            info = VariableInfo("intensive", "1", canonical, weight="coverage")
+        elif base in plan.extensive:
+            info = VariableInfo("extensive", unit, canonical)
+        elif layer.kind == "polygon":
+            info = VariableInfo("intensive", unit, canonical, weight="coverage")
+        else:
+            info = VariableInfo("intensive", unit, canonical)
+        out[name] = info
+    return out
