@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from vntwin import __version__
-from vntwin.api import ckan, downloads, signin, twin
+from vntwin.api import ckan, downloads, ogc, signin, twin
 from vntwin.catalog.service import Catalog
 from vntwin.settings import Settings
 
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(downloads.router())
     app.include_router(signin.router())
     app.include_router(twin.router())
+    app.include_router(ogc.router())
     _include_dcat(app)
     _include_docs(app)
 

@@ -1,0 +1,77 @@
+"""OGC API – Features over twin layers, read by GDAL's OGC API driver (through pyogrio)."""
+
+from __future__ import annotations
+
+import sqlite3
+from importlib.util import find_spec
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from shapely.geometry import Point
+
+from vntwin.catalog import packages, resources
+from vntwin.catalog.resources import StoredUpload
+from vntwin.catalog.users import SYSTEM
+from vntwin.testing import live_server
+
+
+def _hanoi_communes() -> gpd.GeoDataFrame:
+    """Real commune centroids of Hà Nội from the vietnamadminunits package."""
+    spec = find_spec("vietnamadminunits")
+    assert spec and spec.submodule_search_locations
+    db = Path(next(iter(spec.submodule_search_locations))) / "data" / "dataset.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        rows = con.execute("SELECT wardCode, ward, wardLat, wardLon FROM admin_units "
+                           "WHERE provinceCode = '01' ORDER BY wardCode").fetchall()
+    return gpd.GeoDataFrame({"ma_xa": [r[0] for r in rows], "ten": [r[1] for r in rows]},
+                            geometry=[Point(r[3], r[2]) for r in rows], crs="EPSG:4326")
+
+
+@pytest.fixture
+def layer_dataset(cat, tmp_path, org):
+    frame = _hanoi_communes()
+    path = tmp_path / "xa.parquet"
+    frame.to_parquet(path)
+    with cat.uploads.writer() as w:
+        w.write(path.read_bytes())
+        sha, size, stored = w.commit()
+    pkg = packages.create(cat, SYSTEM, {"name": "xa-ha-noi", "owner_org": org["name"]})
+    resources.create(cat, SYSTEM, {"package_id": pkg["id"], "name": "xa", "format": "GeoParquet",
+                                   "twin_layer": "xa", "twin_kind": "point"},
+                     StoredUpload(sha, size, stored, "xa.parquet"))
+    return frame
+
+
+def test_landing_conformance_collections_items(client, layer_dataset):
+    landing = client.get("/ogc").json()
+    assert {link["rel"] for link in landing["links"]} >= {"self", "service-desc", "conformance",
+                                                          "data"}
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in \
+        client.get("/ogc/conformance").json()["conformsTo"]
+    cols = client.get("/ogc/collections").json()["collections"]
+    assert [c["id"] for c in cols] == ["xa-ha-noi--xa"]
+    r = client.get("/ogc/collections/xa-ha-noi--xa/items", params={"limit": 5})
+    assert r.headers["content-type"] == "application/geo+json"
+    page = r.json()
+    assert page["numberMatched"] == len(layer_dataset) and page["numberReturned"] == 5
+    assert any(link["rel"] == "next" for link in page["links"])
+    assert page["features"][0]["properties"]["ten"] == layer_dataset["ten"].iloc[0]
+    box = client.get("/ogc/collections/xa-ha-noi--xa/items",
+                     params={"bbox": "105.84,21.02,105.86,21.04", "limit": 1000}).json()
+    inside = layer_dataset.cx[105.84:105.86, 21.02:21.04]
+    assert box["numberMatched"] == len(inside) > 0
+    one = client.get("/ogc/collections/xa-ha-noi--xa/items/3").json()
+    assert one["properties"]["ma_xa"] == layer_dataset["ma_xa"].iloc[3]
+    assert client.get("/ogc/collections/nope/items").status_code == 404
+    assert client.get("/ogc/collections/xa-ha-noi--xa/items",
+                      params={"bbox": "1,2"}).status_code == 400
+    assert client.get("/ogc/collections/xa-ha-noi--xa/items/999999").status_code == 404
+
+
+def test_gdal_ogc_api_driver_reads_a_collection(cat, layer_dataset):
+    with live_server(cat) as url:
+        frame = pyogrio.read_dataframe(f"OAPIF:{url}/ogc", layer="xa-ha-noi--xa")
+    assert len(frame) == len(layer_dataset)
+    assert sorted(frame["ten"]) == sorted(layer_dataset["ten"])
