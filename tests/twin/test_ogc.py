@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -75,3 +76,32 @@ def test_gdal_ogc_api_driver_reads_a_collection(cat, layer_dataset):
         frame = pyogrio.read_dataframe(f"OAPIF:{url}/ogc", layer="xa-ha-noi--xa")
     assert len(frame) == len(layer_dataset)
     assert sorted(frame["ten"]) == sorted(layer_dataset["ten"])
+
+
+def test_vector_tiles(client, layer_dataset):
+    """Tiles decode (GDAL's MVT driver) to the features inside them."""
+    x, y = _tile_of(21.03, 105.85, 12)
+    r = client.get(f"/ogc/collections/xa-ha-noi--xa/tiles/12/{x}/{y}.mvt")
+    assert r.status_code == 200 and r.headers["content-type"].startswith(
+        "application/vnd.mapbox-vector-tile")
+    from vntwin.twin.tiles import tile_bounds
+
+    west, south, east, north = tile_bounds(12, x, y)
+    inside = layer_dataset.cx[west:east, south:north]
+    path = Path(tempfile.mkdtemp()) / "t.mvt"
+    path.write_bytes(r.content)
+    decoded = pyogrio.read_dataframe(f"MVT:{path}", layer="xa-ha-noi--xa")
+    assert sorted(decoded["ten"]) == sorted(inside["ten"]) and len(inside) > 0
+    empty_x, empty_y = _tile_of(-40.0, -100.0, 12)
+    assert client.get(f"/ogc/collections/xa-ha-noi--xa/tiles/12/{empty_x}/{empty_y}.mvt"
+                      ).status_code == 204
+    assert client.get("/ogc/collections/xa-ha-noi--xa/tiles/3/99/0.mvt").status_code == 400
+
+
+def _tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y

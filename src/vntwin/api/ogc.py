@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from vntwin.api.twin import problem
 from vntwin.catalog.service import Catalog
 from vntwin.errors import NotFound, ValidationError, VntwinError
-from vntwin.twin import features
+from vntwin.twin import features, tiles
 from vntwin.twin.build import twin_store
 from vntwin.twin.query import cell_index
 
@@ -26,6 +26,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
 GEOJSON = "application/geo+json"
+MVT = "application/vnd.mapbox-vector-tile"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 MAX_LIMIT = 10_000
 
@@ -55,6 +56,8 @@ def _collection_json(request: Request, col: features.Collection) -> dict[str, An
             {"rel": "self", "href": base, "type": "application/json"},
             {"rel": "items", "href": f"{base}/items", "type": GEOJSON,
              "title": "Features"},
+            {"rel": "item", "href": f"{base}/tiles/{{z}}/{{x}}/{{y}}.mvt", "type": MVT,
+             "title": "Vector tiles (XYZ)", "templated": True},
         ],
     }
     if col.bbox:
@@ -161,5 +164,23 @@ def router() -> APIRouter:
         href = str(request.url_for("ogc_item", collection_id=collection_id,
                                    feature_id=feature_id))
         return _geojson({**feature, "links": [{"rel": "self", "href": href, "type": GEOJSON}]})
+
+    @api.get("/collections/{collection_id}/tiles/{z}/{x}/{y}.mvt", name="ogc_tile",
+             summary="A Mapbox Vector Tile of the collection (XYZ, Web Mercator)",
+             response_class=Response,
+             responses={200: {"content": {MVT: {}}}, 204: {"description": "Empty tile"}})
+    async def tile(request: Request, collection_id: str, z: int, x: int, y: int) -> Response:
+        cat, store = context(request)
+        try:
+            col = await run_in_threadpool(features.find, cat, store, collection_id)
+            if col.kind == "grid":
+                data = await run_in_threadpool(tiles.grid_tile, store, col, z, x, y)
+            else:
+                data = await run_in_threadpool(tiles.layer_tile, cat, col, z, x, y)
+        except VntwinError as exc:
+            return problem(exc)
+        if not data:
+            return Response(status_code=204)
+        return Response(data, media_type=MVT, headers={"Cache-Control": "public, max-age=60"})
 
     return api

@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import h3
-import numpy as np
 import pandas as pd
 
 from vntwin.catalog.service import Catalog
@@ -43,11 +41,7 @@ def twin_store(cat: Catalog) -> TwinStore:
 def _grid(cat: Catalog, res: int) -> pd.DataFrame:
     from vntwin.twin.admin import AdminUnits
 
-    cells = AdminUnits.load(cat.settings.data_dir / "admin").cells(res).copy()
-    strings = [h3.int_to_str(int(c)) for c in cells["h3"].to_numpy()]
-    latlng = np.array([h3.cell_to_latlng(c) for c in strings])
-    cells["lat"], cells["lon"] = latlng[:, 0], latlng[:, 1]
-    return cells
+    return AdminUnits.load(cat.settings.data_dir / "admin").cells(res)
 
 
 def _unit_cells(grid: pd.DataFrame, place_level: str) -> pd.DataFrame:
