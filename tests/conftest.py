@@ -18,10 +18,16 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def admin_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build of the administrative units for the whole session (about 5 s)."""
+    return tmp_path_factory.mktemp("admin-cache")
+
+
 @pytest.fixture
-def cat(backend: str, tmp_path: Path) -> Iterator[Catalog]:
+def cat(backend: str, tmp_path: Path, admin_cache: Path) -> Iterator[Catalog]:
     with database_url(backend, tmp_path) as url:
-        catalog = Catalog(make_settings(tmp_path / "data", url))
+        catalog = Catalog(make_settings(tmp_path / "data", url, admin_cache_dir=admin_cache))
         yield catalog
         catalog.close()
 

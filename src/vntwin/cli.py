@@ -59,14 +59,16 @@ def demo(
 ) -> None:
     """Load the demo catalogue (real Vietnamese data from installed packages) and serve it."""
     from vntwin.demo.load import load_demo
+    from vntwin.demo.twin import build_demo_twin
 
     settings = _settings(host, port)
     cat = _catalog(settings)
     try:
         summary = load_demo(cat, console=console)
+        console.print(summary)
+        console.print(build_demo_twin(cat, console=console))
     finally:
         cat.close()
-    console.print(summary)
     if not load_only:
         serve(host=host, port=port)
 

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(
         10, description="Failed token checks or sign-ins allowed per client address per minute."
     )
+    admin_cache_dir: Path | None = Field(
+        None, description="Where the built administrative units are cached; default: "
+        "the data dir's admin/ folder (derived from packages, shareable between data dirs)."
+    )
     h3_resolution: int = Field(
         8, ge=0, le=12, description="H3 resolution of the twin's grid (8: about 0.74 km2)."
     )
@@ -81,6 +85,11 @@ class Settings(BaseSettings):
     def uploads_dir(self) -> Path:
         """Content-addressed store of uploaded files."""
         return self.data_dir / "uploads"
+
+    @property
+    def admin_dir(self) -> Path:
+        """The administrative units' cache."""
+        return self.admin_cache_dir or self.data_dir / "admin"
 
     @property
     def datastore_dir(self) -> Path:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import doctest
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vntwin.errors import NotFound
-from vntwin.twin import matching
+from vntwin.errors import NotFound, VntwinError
+from vntwin.twin import confirmations, embedding, matching
 from vntwin.twin.matching import (
     Mapping,
     MiniLMEmbedder,
@@ -390,7 +392,7 @@ def test_confirmations_are_stored_and_reapplied(tmp_path: Path):
 def test_a_corrupt_store_is_reported(tmp_path: Path):
     path = tmp_path / "c.json"
     path.write_text("[1, 2]", encoding="utf-8")
-    with pytest.raises(matching.VntwinError, match="not a confirmation store"):
+    with pytest.raises(VntwinError, match="not a confirmation store"):
         load_confirmations(path)
 
 
@@ -399,3 +401,19 @@ def test_docstring_examples_hold():
 
     assert doctest.testmod(matching).failed == 0
     assert doctest.testmod(vocabulary).failed == 0
+
+
+# ---------------------------------------------------------------- module layout
+
+def test_moved_names_are_re_exported_from_matching():
+    for name in embedding.__all__:
+        assert getattr(matching, name) is getattr(embedding, name)
+    for name in confirmations.__all__:
+        assert getattr(matching, name) is getattr(confirmations, name)
+    assert set(embedding.__all__) | set(confirmations.__all__) <= set(matching.__all__)
+
+
+@pytest.mark.parametrize("module", ["confirmations", "embedding", "matching"])
+def test_each_module_imports_first_without_a_cycle(module: str):
+    code = f"import vntwin.twin.{module}; import vntwin.twin.matching as m; m.match_columns(['ds'])"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -41,7 +41,7 @@ def twin_store(cat: Catalog) -> TwinStore:
 def _grid(cat: Catalog, res: int) -> pd.DataFrame:
     from vntwin.twin.admin import AdminUnits
 
-    return AdminUnits.load(cat.settings.data_dir / "admin").cells(res)
+    return AdminUnits.load(cat.settings.admin_dir).cells(res)
 
 
 def _unit_cells(grid: pd.DataFrame, place_level: str) -> pd.DataFrame:
@@ -62,7 +62,7 @@ def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
             raise VntwinError("the grid is needed to spread a table over its units")
         from vntwin.twin.admin import AdminUnits
 
-        admin = AdminUnits.load(cat.settings.data_dir / "admin")
+        admin = AdminUnits.load(cat.settings.admin_dir)
         codes = admin.match(layer.frame[layer.place_column].tolist())
         level = "commune" if any(c and len(c) == 5 for c in codes) else "province"
         layer.frame = layer.frame.assign(unit_code=codes).dropna(subset=["unit_code"])

@@ -54,14 +54,21 @@ def _layer_extras(layer: Layer) -> dict[str, Any]:
 
 def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
                 org: str | None = None, title: str | None = None, crs: str | None = None,
-                encoding: str | None = None) -> dict[str, Any]:
-    """Read, validate and store every layer of ``path`` in dataset ``dataset``."""
+                encoding: str | None = None, filename: str | None = None,
+                keep_original: bool = True) -> dict[str, Any]:
+    """Read, validate and store every layer of ``path`` in dataset ``dataset``.
+
+    ``filename`` names the file when ``path`` does not (a file in the upload store);
+    ``keep_original=False`` skips storing the source file again (it is already a
+    resource of the dataset).
+    """
+    filename = filename or path.name
     from vntwin.ingest.read import read_layers
     from vntwin.ingest.write import write_layer
 
-    layers = read_layers(path, filename=path.name, crs=crs, encoding=encoding)
+    layers = read_layers(path, filename=filename, crs=crs, encoding=encoding)
     if not layers:
-        raise ValidationError({"file": [f"{path.name}: no layer found"]})
+        raise ValidationError({"file": [f"{filename}: no layer found"]})
     pkg = _existing(cat, actor, dataset)
     if pkg is None and not org:
         raise ValidationError({"org": [f"dataset {dataset!r} does not exist: give --org to "
@@ -70,18 +77,20 @@ def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
         written = [(layer, write_layer(layer, Path(tmp), layer.name)) for layer in layers]
         stored: list[StoredUpload] = []
         try:
-            original = _store(cat, path, path.name)
+            original = _store(cat, path, filename)
             stored.append(original)
             for _, file in written:
                 stored.append(_store(cat, file, file.name))
             if pkg is None:
                 pkg = packages.create(cat, actor, {
                     "name": dataset, "title": title or dataset, "owner_org": org,
-                    "notes": f"Lớp dữ liệu không gian nhập từ {path.name}."})
+                    "notes": f"Lớp dữ liệu không gian nhập từ {filename}."})
             by_layer = {r.get("twin_layer"): r for r in pkg["resources"] if r.get("twin_layer")}
             source = next((r for r in pkg["resources"] if r.get("twin_source")), None)
-            meta = {"name": path.name, "twin_source": "true"}
-            if source:
+            meta = {"name": filename, "twin_source": "true"}
+            if not keep_original:
+                pass
+            elif source:
                 resources.update(cat, actor, {"id": source["id"], **meta}, original, patch=True)
             else:
                 resources.create(cat, actor, {"package_id": pkg["id"], **meta}, original)

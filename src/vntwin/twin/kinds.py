@@ -13,10 +13,18 @@ from typing import Any
 
 import pandas as pd
 
+from vntwin.text import fold
 from vntwin.twin.layer import Layer
 from vntwin.twin.store import VariableInfo
 
 MAX_CATEGORIES = 30
+COORDINATE_NAMES = {"lat", "latitude", "lon", "lng", "long", "longitude", "x", "y",
+                    "vi do", "kinh do"}
+
+
+def fold_name(name: str) -> str:
+    """A column name folded for comparison: "Vĩ độ" -> "vi do"."""
+    return " ".join(fold(name).replace("_", " ").split())
 
 
 @dataclass
@@ -45,8 +53,10 @@ def plan_columns(layer: Layer, extras: dict[str, Any]) -> ColumnPlan:
     columns = [c for c in frame.columns if c not in skip]
     declared = {kind: _declared(extras, f"twin_{kind}")
                 for kind in ("extensive", "intensive", "categorical")}
-    matched = _match(frame, columns)
+    matched, structural = _match(frame, columns)
     for column in columns:
+        if column in structural and not any(column in cols for cols in declared.values()):
+            continue  # codes, ids, coordinates, dates, notes: not quantities to fuse
         series = frame[column]
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
         variable = matched.get(column)
@@ -70,21 +80,35 @@ def plan_columns(layer: Layer, extras: dict[str, Any]) -> ColumnPlan:
     return plan
 
 
-def _match(frame: pd.DataFrame, columns: list[str]) -> dict[str, tuple[str, str, str | None]]:
-    """Column -> (vocabulary id, kind, unit) for confident matches to the vocabulary."""
+def _match(frame: pd.DataFrame, columns: list[str]
+           ) -> tuple[dict[str, tuple[str, str, str | None]], set[str]]:
+    """(column -> (vocabulary id, kind, unit) for confident matches to the vocabulary,
+    structural columns: identifiers, places, coordinates, times, notes).
+    """
     try:
         from vntwin.twin.matching import match_columns
         from vntwin.twin.vocabulary import load_vocabulary
     except ImportError:  # pragma: no cover - the vocabulary ships with the package
-        return {}
+        return {}, set()
     vocabulary = load_vocabulary()
     samples = {c: frame[c].dropna().head(200).tolist() for c in columns}
     out: dict[str, tuple[str, str, str | None]] = {}
+    structural: set[str] = set()
     for mapping in match_columns(columns, samples, vocabulary=vocabulary):
-        if mapping.variable_id and not mapping.needs_review:
+        if mapping.role not in ("variable", "unknown"):
+            structural.add(mapping.column)
+        elif mapping.variable_id and not mapping.needs_review:
             entry = vocabulary.get(mapping.variable_id)
-            out[mapping.column] = (entry.id, entry.kind, entry.unit)
-    return out
+            if entry is not None:
+                out[mapping.column] = (entry.id, entry.kind, entry.unit)
+    structural |= {c for c in columns if _looks_like_identifier(c)}
+    return out, structural
+
+
+def _looks_like_identifier(column: str) -> bool:
+    """Coordinates and ids the vocabulary does not name (``geonameid``, ``osm_id``)."""
+    name = fold_name(column)
+    return name in COORDINATE_NAMES or name.endswith("id") or name in ("stt", "fid", "objectid")
 
 
 def variable_kinds(layer: Layer, plan: ColumnPlan, variables: list[str]) -> dict[str, VariableInfo]:

@@ -1,0 +1,85 @@
+"""A real file through the whole twin: ingest, fuse, query (Python, CLI, API)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from typer.testing import CliRunner
+
+from vntwin.catalog.users import SYSTEM
+from vntwin.cli import app
+from vntwin.errors import ValidationError
+from vntwin.twin import query
+from vntwin.twin.build import fuse_catalog, twin_store
+from vntwin.twin.grid import latlng_to_cells
+from vntwin.twin.ingest_catalog import ingest_file
+
+FIXTURES = Path(__file__).parents[1] / "ingest" / "fixtures"
+PLACES = FIXTURES / "places_vn.geojson"
+pytestmark = pytest.mark.skipif(not PLACES.exists(), reason="ingest fixtures missing")
+
+
+@pytest.fixture
+def twin(cat, org):
+    ingest_file(cat, SYSTEM, PLACES, dataset="dia-danh", org=org["name"], title="Địa danh")
+    report = fuse_catalog(cat, res=7)
+    assert report.failed == {} and report.fused == ["dia-danh--places_vn"], report
+    return cat
+
+
+def test_ingest_fuse_query(twin):
+    cat = twin
+    places = gpd.read_file(PLACES)
+    store = twin_store(cat)
+    layer = store.layers()[0]
+    assert layer["kind"] == "point" and layer["res"] == 7
+    # every place is counted once in the store ...
+    with store.read() as con:
+        stored = con.execute("SELECT sum(value) FROM cell_values WHERE variable = 'count'"
+                             ).fetchone()[0]
+        grid = {int(c) for (c,) in con.execute("SELECT h3 FROM cells").fetchall()}
+    assert stored == len(places)
+    # ... and area totals count exactly the places in cells of the territory's grid
+    cells = latlng_to_cells(places.geometry.y.to_numpy(), places.geometry.x.to_numpy(), 7)
+    inside = sum(int(c) in grid for c in cells)
+    total = query.in_bbox(store, 100, 5, 115, 25)["layers"]["dia-danh--places_vn"]
+    assert total["count"]["value"] == inside >= len(places) - 5
+    first = places.iloc[0]
+    here = query.at_point(store, first.geometry.y, first.geometry.x)
+    assert here["layers"]["dia-danh--places_vn"]["count"]["value"] >= 1
+    assert here["province_code"] is not None
+    # re-fusing with nothing changed touches nothing
+    again = fuse_catalog(cat, res=7)
+    assert again.fused == [] and again.skipped == ["dia-danh--places_vn"]
+
+
+def test_reingest_refuses_bad_file_and_keeps_layer(twin, tmp_path):
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("{ not json", encoding="utf-8")
+    with pytest.raises(ValidationError):
+        ingest_file(twin, SYSTEM, bad, dataset="dia-danh")
+    assert fuse_catalog(twin, res=7).fused == []
+
+
+def test_cli_and_api(twin, client):
+    env = {"VNTWIN_DATA_DIR": str(twin.settings.data_dir)}
+    if twin.settings.database_url:
+        env["VNTWIN_DATABASE_URL"] = twin.settings.database_url
+    places = gpd.read_file(PLACES)
+    lat, lon = places.iloc[0].geometry.y, places.iloc[0].geometry.x
+    r = CliRunner().invoke(app, ["twin", "query", "--lat", str(lat), "--lon", str(lon)],
+                           env=env)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["layers"]["dia-danh--places_vn"]["count"]["value"] >= 1
+    body = client.get("/twin/point", params={"lat": lat, "lon": lon}).json()
+    assert body["layers"]["dia-danh--places_vn"]["count"]["value"] >= 1
+    ids = [c["id"] for c in client.get("/ogc/collections").json()["collections"]]
+    assert ids == ["dia-danh--places_vn", "grid-dia-danh--places_vn"]
+    grid = client.get("/ogc/collections/grid-dia-danh--places_vn/items",
+                      params={"limit": 1000}).json()
+    total = query.in_bbox(twin_store(twin), 100, 5, 115, 25)["layers"]["dia-danh--places_vn"]
+    assert sum(f["properties"]["count"] for f in grid["features"]) == total["count"]["value"]
+    assert grid["numberMatched"] == len(grid["features"]) > 0
