@@ -63,6 +63,44 @@ def free_port() -> int:
 
 
 @contextmanager
+def server_process(settings: Settings) -> Iterator[str]:
+    """Serve a data dir from a separate ``vntwin serve`` process; yields the base URL.
+
+    For clients that block the interpreter while they talk HTTP (GDAL, through pyogrio,
+    holds the GIL during a read): a server thread in the same process would never answer.
+    """
+    import subprocess
+    import sys
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "VNTWIN_DATA_DIR": str(settings.data_dir), "VNTWIN_SITE_URL": url}
+    if settings.database_url:
+        env["VNTWIN_DATABASE_URL"] = settings.database_url
+    if settings.admin_cache_dir:
+        env["VNTWIN_ADMIN_CACHE_DIR"] = str(settings.admin_cache_dir)
+    proc = subprocess.Popen([sys.executable, "-m", "vntwin", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"test server did not start: {err[-2000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
 def live_server(cat: Catalog) -> Iterator[str]:
     """Serve the catalogue with uvicorn on a free loopback port; yields the base URL.
 

@@ -15,7 +15,7 @@ from shapely.geometry import Point
 from vntwin.catalog import packages, resources
 from vntwin.catalog.resources import StoredUpload
 from vntwin.catalog.users import SYSTEM
-from vntwin.testing import live_server
+from vntwin.testing import server_process
 
 
 def _hanoi_communes() -> gpd.GeoDataFrame:
@@ -72,7 +72,7 @@ def test_landing_conformance_collections_items(client, layer_dataset):
 
 
 def test_gdal_ogc_api_driver_reads_a_collection(cat, layer_dataset):
-    with live_server(cat) as url:
+    with server_process(cat.settings) as url:
         frame = pyogrio.read_dataframe(f"OAPIF:{url}/ogc", layer="xa-ha-noi--xa")
     assert len(frame) == len(layer_dataset)
     assert sorted(frame["ten"]) == sorted(layer_dataset["ten"])

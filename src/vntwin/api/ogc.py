@@ -56,8 +56,9 @@ def _collection_json(request: Request, col: features.Collection) -> dict[str, An
             {"rel": "self", "href": base, "type": "application/json"},
             {"rel": "items", "href": f"{base}/items", "type": GEOJSON,
              "title": "Features"},
-            {"rel": "item", "href": f"{base}/tiles/{{z}}/{{x}}/{{y}}.mvt", "type": MVT,
-             "title": "Vector tiles (XYZ)", "templated": True},
+            # not rel "item": GDAL's OGC API driver follows that and stalls on a template
+            {"rel": "tiles", "href": f"{base}/tiles/{{z}}/{{x}}/{{y}}.mvt", "type": MVT,
+             "title": "Vector tiles (XYZ template)", "templated": True},
         ],
     }
     if col.bbox:

@@ -6,8 +6,9 @@ the hexagon grid), so a polygon smaller or narrower than a cell still reaches ev
 it touches; the area of the polygon inside each cell comes from Sutherland–Hodgman
 clipping of its rings (holes subtract) against the hexagon and shoelace sums, in the
 equal-area plane (:mod:`.projection`). Cells a polygon covers entirely take the
-hexagon's area without clipping. The areas agree with
-``geopandas.overlay(polygons, hexagons).to_crs(EQUAL_AREA_CRS).area`` to about 1e-12.
+hexagon's area without clipping. Each (polygon, cell) area agrees with GEOS
+(``shapely.intersection`` in :data:`EQUAL_AREA_CRS`) to 1e-9 relative or about 1e-10 m²
+absolute, and per-cell results with ``geopandas.overlay`` to 1e-6 (tests).
 """
 
 from __future__ import annotations
