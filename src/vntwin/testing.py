@@ -79,7 +79,7 @@ def server_process(settings: Settings) -> Iterator[str]:
         env["VNTWIN_DATABASE_URL"] = settings.database_url
     if settings.admin_cache_dir:
         env["VNTWIN_ADMIN_CACHE_DIR"] = str(settings.admin_cache_dir)
-    proc = subprocess.Popen([sys.executable, "-m", "vntwin", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "vntwin", "serve", "--port", str(port)],  # noqa: S603
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60

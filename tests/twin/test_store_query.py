@@ -106,7 +106,7 @@ def test_twin_api_answers_and_problem_json(tmp_path, store):
     from vntwin.catalog.service import Catalog
     from vntwin.testing import make_settings
 
-    s, ids = store
+    _, ids = store
     cat = Catalog(make_settings(tmp_path, None))
     with TestClient(create_app(cat.settings, cat)) as client:
         body = client.get("/twin/point", params={"lat": HANOI[0], "lon": HANOI[1]}).json()
