@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from common import QUICK_ENV, loadavg, machine  # noqa: E402
 
-BENCHMARKS = ["catalog", "upload", "datastore"]  # modules bench_<name>.py, in this order
+BENCHMARKS = ["catalog", "upload", "datastore", "fuse"]  # modules bench_<name>.py, in this order
 START = "<!-- bench:{} -->"
 END = "<!-- /bench:{} -->"
 
