@@ -14,6 +14,7 @@ import pandas as pd
 
 from vntwin.catalog.service import Catalog
 from vntwin.errors import VntwinError
+from vntwin.twin.fuse.grid import HexGrid
 from vntwin.twin.kinds import plan_columns, variable_kinds
 from vntwin.twin.layers import LayerSource, fingerprint, layer_sources, read_layer
 from vntwin.twin.store import LayerRecord, TwinStore
@@ -50,8 +51,12 @@ def _unit_cells(grid: pd.DataFrame, place_level: str) -> pd.DataFrame:
 
 
 def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
-                grid: pd.DataFrame | None) -> int:
-    """Fuse one layer and swap it into the store; returns the number of values."""
+                grid: pd.DataFrame | None, hexes: HexGrid | None = None) -> int:
+    """Fuse one layer and swap it into the store; returns the number of values.
+
+    ``hexes`` is the territory's grid: every layer lands on the same cells, and what lies
+    outside the territory is left out (totals are "inside the territory").
+    """
     from vntwin.twin.fuse import fuse_layer
 
     layer = read_layer(cat, source)
@@ -68,7 +73,7 @@ def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
         layer.frame = layer.frame.assign(unit_code=codes).dropna(subset=["unit_code"])
         unit_cells = _unit_cells(grid, level)
     values = fuse_layer(layer, res, extensive=plan.extensive, intensive=plan.intensive,
-                        categorical=plan.categorical, unit_cells=unit_cells)
+                        categorical=plan.categorical, unit_cells=unit_cells, grid=hexes)
     kinds = variable_kinds(layer, plan, sorted(values["variable"].unique()))
     record = LayerRecord(source.name, source.dataset_id, source.dataset_name,
                          source.resource_id, fingerprint(source, res), layer.kind, res,
@@ -90,17 +95,20 @@ def fuse_catalog(cat: Catalog, res: int | None = None, *, force: bool = False,
     sources = layer_sources(cat)
     report = FuseReport(res=res)
     done = store.fingerprints()
+    hexes: HexGrid | None = None
     for number, source in enumerate(sources, 1):
         if progress:
             progress(source.name, number, len(sources))
         if not force and done.get(source.name) == fingerprint(source, res):
             report.skipped.append(source.name)
             continue
-        if source.kind == "table" and grid is None:
+        if grid is None:
             grid = _grid(cat, res)
+        if hexes is None:
+            hexes = HexGrid.from_cells(grid["h3"].to_numpy(), res)
         started = time.perf_counter()
         try:
-            fuse_source(cat, store, source, res, grid)
+            fuse_source(cat, store, source, res, grid, hexes)
         except VntwinError as exc:
             report.failed[source.name] = exc.message
             continue
