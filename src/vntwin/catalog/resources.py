@@ -32,6 +32,17 @@ class StoredUpload:
     filename: str
 
 
+def store_file(cat: Catalog, path: Path, filename: str) -> StoredUpload:
+    """Stream a local file into the content-addressed upload store (for the CLI, the demo
+    and ingest: uploads over HTTP are streamed by the API's multipart parser).
+    """
+    with cat.uploads.writer() as writer, path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            writer.write(chunk)
+        sha, size, stored = writer.commit()
+    return StoredUpload(sha, size, stored, safe_filename(filename))
+
+
 def safe_filename(raw: str | None) -> str:
     """The last path component of a client's file name, with nothing path-like left.
 

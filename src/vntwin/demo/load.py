@@ -30,10 +30,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from vntwin.catalog import groups, packages
 from vntwin.catalog import resources as resource_api
 from vntwin.catalog.lookup import get_package
-from vntwin.catalog.resources import StoredUpload
+from vntwin.catalog.resources import store_file
 from vntwin.catalog.service import Catalog
 from vntwin.catalog.users import SYSTEM
-from vntwin.demo.datasets import CHUNK, DATASETS, ORGANIZATIONS, DemoDataset
+from vntwin.demo.datasets import DATASETS, ORGANIZATIONS, DemoDataset
 from vntwin.demo.sources import ADMIN_PACKAGE, GEONAMES_PACKAGE, Sources
 from vntwin.errors import NotFound
 
@@ -73,15 +73,6 @@ def _existing(cat: Catalog, name: str) -> dict[str, Any] | None:
         if pkg.state == "deleted":
             return {"state": "deleted"}
     return packages.show(cat, SYSTEM, name)
-
-
-def _store(cat: Catalog, path: Path, filename: str) -> StoredUpload:
-    """Stream a file into the content-addressed upload store."""
-    with cat.uploads.writer() as writer, path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            writer.write(chunk)
-        sha, size, stored = writer.commit()
-    return StoredUpload(sha, size, stored, filename)
 
 
 def _note_resource(tally: Tally, res: dict[str, Any]) -> None:
@@ -128,7 +119,7 @@ def _load_dataset(cat: Catalog, src: Sources, spec: DemoDataset, tmp: Path, tall
             _note_resource(tally, have[f.filename])
             advance(1)
             continue
-        upload = _store(cat, work / f.filename, f.filename)
+        upload = store_file(cat, work / f.filename, f.filename)
         try:
             res = resource_api.create(cat, SYSTEM, {
                 "package_id": spec.name, "name": f.name, "description": f.description,

@@ -147,7 +147,8 @@ def grid_items(store: TwinStore, col: Collection,
                offset: int, cell: int | None = None) -> tuple[list[dict[str, Any]], int]:
     """A page of hexagon cells carrying one fused layer's variables (or one cell)."""
     _check_bbox(bbox)
-    where, params = "v.layer = ? AND v.valid_time IS NULL", [col.layer]
+    where = "v.layer = ? AND v.valid_time IS NULL"
+    params: list[Any] = [col.layer]
     if cell is not None:
         where += " AND v.h3 = ?"
         params.append(cell)

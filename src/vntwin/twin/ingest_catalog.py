@@ -15,22 +15,13 @@ from typing import Any
 
 from vntwin.catalog import packages, resources
 from vntwin.catalog.auth import Actor
-from vntwin.catalog.resources import StoredUpload, discard_unreferenced, safe_filename
+from vntwin.catalog.resources import StoredUpload, discard_unreferenced, store_file
 from vntwin.catalog.service import Catalog
 from vntwin.errors import NotFound, ValidationError
 from vntwin.twin.layer import Layer
 
-CHUNK = 1 << 20
 LAYER_FORMATS = {"raster": ("GeoTIFF", "image/tiff", ".tif")}
 VECTOR_FORMAT = ("GeoParquet", "application/vnd.apache.parquet", ".parquet")
-
-
-def _store(cat: Catalog, path: Path, filename: str) -> StoredUpload:
-    with cat.uploads.writer() as writer, path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            writer.write(chunk)
-        sha, size, stored = writer.commit()
-    return StoredUpload(sha, size, stored, safe_filename(filename))
 
 
 def _existing(cat: Catalog, actor: Actor, name: str) -> dict[str, Any] | None:
@@ -77,10 +68,10 @@ def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
         written = [(layer, write_layer(layer, Path(tmp), layer.name)) for layer in layers]
         stored: list[StoredUpload] = []
         try:
-            original = _store(cat, path, filename)
+            original = store_file(cat, path, filename)
             stored.append(original)
             for _, file in written:
-                stored.append(_store(cat, file, file.name))
+                stored.append(store_file(cat, file, file.name))
             if pkg is None:
                 pkg = packages.create(cat, actor, {
                     "name": dataset, "title": title or dataset, "owner_org": org,
