@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -162,9 +163,16 @@ def create(cat: Catalog, actor: Actor, data: dict[str, Any],
                 raise ValidationError({"id": ["Resource id already exists"]})
     outcome = (_datastore_load(cat, resource_id, _resolve_format(fields, upload), upload)
                if upload else None)
+    return _then_settle(cat, resource_id, outcome, lambda: _create_row(
+        cat, actor, package_ref, resource_id, fields, upload, outcome))
+
+
+def _then_settle(cat: Catalog, resource_id: str, outcome: DatastoreOutcome | None,
+                 write: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run the catalogue write, then promote or discard the staged datastore table."""
     committed = False
     try:
-        result = _create_row(cat, actor, package_ref, resource_id, fields, upload, outcome)
+        result = write()
         committed = True
     finally:
         _settle_datastore(cat, resource_id, outcome, committed)
@@ -203,13 +211,8 @@ def update(cat: Catalog, actor: Actor, data: dict[str, Any],
         current_format = res.format
     outcome = (_datastore_load(cat, resource_id, _resolve_format(fields, upload, current_format),
                                upload) if upload else None)
-    committed = False
-    try:
-        result = _update_row(cat, actor, resource_id, fields, upload, outcome, patch)
-        committed = True
-    finally:
-        _settle_datastore(cat, resource_id, outcome, committed)
-    return result
+    return _then_settle(cat, resource_id, outcome, lambda: _update_row(
+        cat, actor, resource_id, fields, upload, outcome, patch))
 
 
 def _update_row(cat: Catalog, actor: Actor, resource_id: str, fields: dict[str, Any],
