@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vntwin.live.cli import live_app
+from vntwin.scenarios.cli import scenario_app
 from vntwin.settings import Settings
 
 app = typer.Typer(help="vntwin: open data catalogue and territorial digital twin of Vietnam.",
@@ -17,6 +19,8 @@ user_app = typer.Typer(help="User accounts and API tokens.", no_args_is_help=Tru
 app.add_typer(user_app, name="user")
 twin_app = typer.Typer(help="Ask the territorial twin.", no_args_is_help=True)
 app.add_typer(twin_app, name="twin")
+app.add_typer(live_app, name="live")
+app.add_typer(scenario_app, name="scenario")
 console = Console(stderr=True)
 
 
@@ -223,8 +227,11 @@ def twin_query(
     from vntwin.twin import query
     from vntwin.twin.build import twin_store
 
-    settings = _settings()
-    store = twin_store(_catalog(settings))
+    from vntwin.live.layers import attach_layers
+
+    cat = _catalog(_settings())
+    attach_layers(cat)  # live sensor layers join the answer
+    store = twin_store(cat)
     try:
         if lat is not None and lon is not None:
             result = query.at_point(store, lat, lon, as_of)
@@ -238,6 +245,31 @@ def twin_query(
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@twin_app.command("merge")
+def twin_merge(
+    twins: Annotated[list[Path], typer.Argument(help="Twin files (twin.duckdb), highest "
+                                                     "priority first.")],
+    out: Annotated[Path, typer.Option(help="The merged twin: a new file.")],
+    policy: Annotated[str, typer.Option(help="Who wins a conflict: 'priority' (the order "
+                                             "given) or 'newest' (latest fusion).")] = "priority",
+    report: Annotated[Path | None, typer.Option(help="Write every conflict to this CSV.")
+                      ] = None,
+) -> None:
+    """Merge twins built separately into one; print the merge report as JSON."""
+    import json
+
+    from vntwin.errors import VntwinError
+    from vntwin.twin.merge import merge_twins
+
+    try:
+        with console.status(f"merging {len(twins)} twins"):
+            result = merge_twins(twins, out, policy=policy, report_csv=report)  # type: ignore[arg-type]
+    except VntwinError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(result.summary(), ensure_ascii=False, indent=2))
 
 
 @twin_app.command("layers")

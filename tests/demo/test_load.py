@@ -40,7 +40,8 @@ DATASTORE = _datastore_available()
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def loaded(tmp_path_factory: pytest.TempPathFactory,
+           admin_cache: Path) -> Iterator[dict[str, Any]]:
     """One catalogue, loaded twice (the second load must reuse everything)."""
     patch = pytest.MonkeyPatch()
     if not DATASTORE:
@@ -54,7 +55,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         patch.setitem(sys.modules, "vntwin.datastore", pkg)
         patch.setitem(sys.modules, "vntwin.datastore.load", mod)
     tmp = tmp_path_factory.mktemp("demo")
-    cat = Catalog(Settings(data_dir=tmp, database_url=None))
+    cat = Catalog(Settings(data_dir=tmp, database_url=None, admin_cache_dir=admin_cache))
     out = io.StringIO()
     t0 = time.perf_counter()
     first = load_demo(cat, console=Console(file=out, width=100))
@@ -192,3 +193,28 @@ def test_resumes_an_incomplete_dataset(tmp_path: Path) -> None:
         assert "Skipped (deleted by a user" in summary
     finally:
         cat.close()
+
+
+def test_demo_twin_with_a_modelled_population_layer(loaded: dict[str, Any]) -> None:
+    from vntwin.demo.population import national_total
+    from vntwin.demo.twin import POPULATION_DATASET, build_demo_twin
+    from vntwin.twin import query
+    from vntwin.twin.build import twin_store
+
+    cat: Catalog = loaded["cat"]
+    summary = build_demo_twin(cat)
+    assert "4 layers ingested, 4 fused" in summary, summary
+    assert "0 fused, 4 unchanged" in build_demo_twin(cat)  # nothing to redo
+    pkg = packages.show(cat, ANONYMOUS, POPULATION_DATASET)
+    assert pkg["title_translated"]["en"].endswith("(modelled)")
+    assert "Modelled layer (not census counts)" in pkg["notes_translated"]["en"]
+    store = twin_store(cat)
+    layer = next(x for x in store.layers() if x["layer"] == POPULATION_DATASET)
+    assert layer["modelled"] is True and "GeoNames" in layer["notes"]
+    with store.read() as con:
+        total = con.execute("SELECT sum(value) FROM cell_values WHERE layer = ? "
+                            "AND variable = 'population_sum'", [POPULATION_DATASET]).fetchone()[0]
+    assert total == pytest.approx(national_total(), rel=1e-6)
+    hanoi = query.in_unit(store, "01")["layers"][POPULATION_DATASET]["population_sum"]
+    assert 5_000_000 < hanoi["value"] < 12_000_000
+    assert hanoi["canonical"] == "population" and hanoi["kind"] == "extensive"

@@ -36,12 +36,16 @@ class Call:
 
 ActionFn = Callable[[Call], Any]
 ACTIONS: dict[str, tuple[ActionFn, bool]] = {}
+FILE_ACTIONS: set[str] = set()  # actions that take a multipart ``upload``
 
 
-def action(name: str, *, side_effect_free: bool = False) -> Callable[[ActionFn], ActionFn]:
+def action(name: str, *, side_effect_free: bool = False,
+           takes_file: bool = False) -> Callable[[ActionFn], ActionFn]:
     """Register an action under its CKAN name."""
     def register(fn: ActionFn) -> ActionFn:
         ACTIONS[name] = (fn, side_effect_free)
+        if takes_file:
+            FILE_ACTIONS.add(name)
         return fn
     return register
 
@@ -118,17 +122,17 @@ def _package_activity_list(c: Call) -> list[dict[str, Any]]:
                                   as_int(c.data, "offset", 0) or 0)
 
 
-@action("resource_create")
+@action("resource_create", takes_file=True)
 def _resource_create(c: Call) -> dict[str, Any]:
     return resources.create(c.cat, c.actor, c.data, c.upload)
 
 
-@action("resource_update")
+@action("resource_update", takes_file=True)
 def _resource_update(c: Call) -> dict[str, Any]:
     return resources.update(c.cat, c.actor, c.data, c.upload)
 
 
-@action("resource_patch")
+@action("resource_patch", takes_file=True)
 def _resource_patch(c: Call) -> dict[str, Any]:
     return resources.update(c.cat, c.actor, c.data, c.upload, patch=True)
 
@@ -289,10 +293,13 @@ def _help_show(c: Call) -> str:
 def run(name: str, call: Call) -> Any:
     """Look up and run an action (the caller has checked that it exists)."""
     fn, _ = ACTIONS[name]
-    if call.upload is not None and name not in ("resource_create", "resource_update",
-                                                "resource_patch"):
+    if call.upload is not None and name not in FILE_ACTIONS:
         raise ValidationError({"upload": [f"{name} does not take a file"]})
     if name.endswith(("_create", "_update", "_patch", "_delete", "_revoke")) and \
             call.actor.anonymous:
         raise NotAuthorized(f"Action {name} requires an authenticated user")
     return fn(call)
+
+
+# Actions of other subsystems register themselves on import.
+import vntwin.api.twin_actions  # noqa: E402, F401

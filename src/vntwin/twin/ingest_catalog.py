@@ -67,9 +67,10 @@ def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
     with tempfile.TemporaryDirectory(prefix="vntwin-ingest-") as tmp:
         written = [(layer, write_layer(layer, Path(tmp), layer.name)) for layer in layers]
         stored: list[StoredUpload] = []
+        original: StoredUpload | None = None
         try:
-            original = store_file(cat, path, filename)
-            stored.append(original)
+            if keep_original:
+                original = store_file(cat, path, filename)
             for _, file in written:
                 stored.append(store_file(cat, file, file.name))
             if pkg is None:
@@ -79,13 +80,11 @@ def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
             by_layer = {r.get("twin_layer"): r for r in pkg["resources"] if r.get("twin_layer")}
             source = next((r for r in pkg["resources"] if r.get("twin_source")), None)
             meta = {"name": filename, "twin_source": "true"}
-            if not keep_original:
-                pass
-            elif source:
+            if original is not None and source:
                 resources.update(cat, actor, {"id": source["id"], **meta}, original, patch=True)
-            else:
+            elif original is not None:
                 resources.create(cat, actor, {"package_id": pkg["id"], **meta}, original)
-            for (layer, _), upload in zip(written, stored[1:], strict=True):
+            for (layer, _), upload in zip(written, stored, strict=True):
                 fmt, mimetype, _ = LAYER_FORMATS.get(layer.kind, VECTOR_FORMAT)
                 data = {"name": f"{layer.name} ({layer.kind})", "format": fmt,
                         "mimetype": mimetype, **_layer_extras(layer)}
@@ -95,7 +94,7 @@ def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
                 else:
                     resources.create(cat, actor, {"package_id": pkg["id"], **data}, upload)
         except BaseException:
-            for upload in stored:
+            for upload in [*stored, *([original] if original else [])]:
                 discard_unreferenced(cat, upload)
             raise
     result = packages.show(cat, actor, dataset)

@@ -1,7 +1,8 @@
 """Deciding how each column of a layer is fused and how each fused variable aggregates.
 
 The user's declaration wins (dataset extras ``twin_extensive``, ``twin_intensive``,
-``twin_categorical``: comma-separated column names); otherwise the canonical vocabulary's
+``twin_categorical``: comma-separated column names; confirmed vocabulary mappings in
+``twin_mapping``, see :mod:`vntwin.twin.mappings`); otherwise the canonical vocabulary's
 kind for the column's matched variable; otherwise a safe default (numbers are averaged,
 short text columns are categories).
 """
@@ -53,7 +54,7 @@ def plan_columns(layer: Layer, extras: dict[str, Any]) -> ColumnPlan:
     columns = [c for c in frame.columns if c not in skip]
     declared = {kind: _declared(extras, f"twin_{kind}")
                 for kind in ("extensive", "intensive", "categorical")}
-    matched, structural = _match(frame, columns)
+    matched, structural = _match(frame, columns, extras, layer.name)
     for column in columns:
         if column in structural and not any(column in cols for cols in declared.values()):
             continue  # codes, ids, coordinates, dates, notes: not quantities to fuse
@@ -80,21 +81,19 @@ def plan_columns(layer: Layer, extras: dict[str, Any]) -> ColumnPlan:
     return plan
 
 
-def _match(frame: pd.DataFrame, columns: list[str]
+def _match(frame: pd.DataFrame, columns: list[str], extras: dict[str, Any], layer: str
            ) -> tuple[dict[str, tuple[str, str, str | None]], set[str]]:
-    """(column -> (vocabulary id, kind, unit) for confident matches to the vocabulary,
-    structural columns: identifiers, places, coordinates, times, notes).
+    """(column -> (vocabulary id, kind, unit) for confident or confirmed matches to the
+    vocabulary, structural columns: identifiers, places, coordinates, times, notes).
     """
-    try:
-        from vntwin.twin.matching import match_columns
-        from vntwin.twin.vocabulary import load_vocabulary
-    except ImportError:  # pragma: no cover - the vocabulary ships with the package
-        return {}, set()
+    from vntwin.twin.mappings import SAMPLE_ROWS, propose
+    from vntwin.twin.vocabulary import load_vocabulary
+
     vocabulary = load_vocabulary()
-    samples = {c: frame[c].dropna().head(200).tolist() for c in columns}
+    samples = {c: frame[c].dropna().head(SAMPLE_ROWS).tolist() for c in columns}
     out: dict[str, tuple[str, str, str | None]] = {}
     structural: set[str] = set()
-    for mapping in match_columns(columns, samples, vocabulary=vocabulary):
+    for mapping in propose(columns, samples, extras, layer):
         if mapping.role not in ("variable", "unknown"):
             structural.add(mapping.column)
         elif mapping.variable_id and not mapping.needs_review:

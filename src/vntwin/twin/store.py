@@ -184,11 +184,15 @@ class TwinStore:
         return len(frame)
 
     def drop_layers(self, keep: set[str]) -> list[str]:
-        """Remove layers whose dataset is gone; returns the removed names."""
+        """Remove layers whose dataset is gone; returns the removed names. Layers merged
+        in from another twin (:mod:`vntwin.twin.merge`) have no dataset here and stay.
+        """
         if not self.path.exists():
             return []
         with self.write() as con:
-            names = [r[0] for r in con.execute("SELECT layer FROM layers").fetchall()]
+            names = [r[0] for r in con.execute(
+                "SELECT layer FROM layers WHERE NOT starts_with(coalesce(fingerprint, ''), "
+                "'merged:')").fetchall()]
             gone = [n for n in names if n not in keep]
             con.execute("BEGIN")
             for name in gone:
