@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vntwin.live.cli import live_app
-from vntwin.scenarios.cli import scenario_app
 from vntwin.settings import Settings
 
 app = typer.Typer(help="vntwin: open data catalogue and territorial digital twin of Vietnam.",
@@ -19,8 +17,6 @@ user_app = typer.Typer(help="User accounts and API tokens.", no_args_is_help=Tru
 app.add_typer(user_app, name="user")
 twin_app = typer.Typer(help="Ask the territorial twin.", no_args_is_help=True)
 app.add_typer(twin_app, name="twin")
-app.add_typer(live_app, name="live")
-app.add_typer(scenario_app, name="scenario")
 console = Console(stderr=True)
 
 
@@ -219,6 +215,8 @@ def twin_query(
     unit: Annotated[str | None, typer.Option(help="A province (2) or commune (5) code.")] = None,
     as_of: Annotated[str | None,
                      typer.Option(help="ISO 8601 time for time-stamped values.")] = None,
+    identify: Annotated[bool, typer.Option(
+        help="At a place, also each vector layer's features there.")] = False,
 ) -> None:
     """Print every layer's values at a place (or cell, or unit) as JSON."""
     import json
@@ -227,14 +225,15 @@ def twin_query(
     from vntwin.twin import query
     from vntwin.twin.build import twin_store
 
-    from vntwin.live.layers import attach_layers
-
     cat = _catalog(_settings())
-    attach_layers(cat)  # live sensor layers join the answer
     store = twin_store(cat)
     try:
         if lat is not None and lon is not None:
             result = query.at_point(store, lat, lon, as_of)
+            if identify:
+                from vntwin.twin.identify import identify as features_at
+
+                result["features"] = features_at(cat, lat, lon)["layers"]
         elif cell:
             result = query.at_cell(store, cell, as_of)
         elif unit:

@@ -12,6 +12,8 @@ from vntwin.catalog.service import Catalog
 from vntwin.errors import NotFound, ValidationError, VntwinError
 from vntwin.twin import query
 from vntwin.twin.build import twin_store
+from vntwin.twin.identify import DEFAULT_RADIUS_M, MAX_RADIUS_M
+from vntwin.twin.identify import identify as features_at
 from vntwin.twin.store import TwinBusy, TwinMissing
 
 AsOf = Annotated[str | None, Query(description="ISO 8601 time: values valid at that time.")]
@@ -55,8 +57,31 @@ def router() -> APIRouter:
 
     @api.get("/point", summary="Every layer's values at a place")
     async def point(request: Request, lat: Annotated[float, Query(ge=-90, le=90)],
-                    lon: Annotated[float, Query(ge=-180, le=180)], as_of: AsOf = None) -> Any:
-        return await _answer(query.at_point, store(request), lat, lon, as_of)
+                    lon: Annotated[float, Query(ge=-180, le=180)], as_of: AsOf = None,
+                    identify: Annotated[bool, Query(
+                        description="Also the features of each vector layer there.")] = False,
+                    ) -> Any:
+        def answer() -> dict[str, Any]:
+            result = query.at_point(store(request), lat, lon, as_of)
+            if identify:
+                result["features"] = features_at(request.app.state.catalog, lat, lon)["layers"]
+            return result
+
+        return await _answer(answer)
+
+    @api.get("/identify", summary="Features of each vector layer at a place (GIS identify)")
+    async def identify(request: Request, lat: Annotated[float, Query(ge=-90, le=90)],
+                       lon: Annotated[float, Query(ge=-180, le=180)],
+                       radius_m: Annotated[float, Query(
+                           ge=0, le=MAX_RADIUS_M,
+                           description="Search radius for points and lines (m).")
+                       ] = DEFAULT_RADIUS_M,
+                       layers: Annotated[str | None, Query(
+                           description="Comma-separated layer names (default: all).")] = None,
+                       ) -> Any:
+        names = [n.strip() for n in layers.split(",") if n.strip()] if layers else None
+        return await _answer(lambda: features_at(request.app.state.catalog, lat, lon,
+                                                 layers=names, radius_m=radius_m))
 
     @api.get("/cell/{cell}", summary="Every layer's values in one H3 cell")
     async def cell(request: Request, cell: str, as_of: AsOf = None) -> Any:
