@@ -50,6 +50,44 @@ def _unit_cells(grid: pd.DataFrame, place_level: str) -> pd.DataFrame:
     return grid[["h3", column]].rename(columns={column: "unit_code"})
 
 
+WEIGHT_EXTRA = "twin_weight"  # "layer/variable": spread a unit table by it, not by area
+
+
+def _weight_ref(value: str) -> tuple[str, str]:
+    layer, _, variable = value.rpartition("/")
+    if not layer or not variable:
+        raise VntwinError(f"{WEIGHT_EXTRA} must be 'layer/variable', not {value!r}")
+    return layer, variable
+
+
+def _weight_cells(store: TwinStore, value: str) -> pd.DataFrame:
+    """Cells and their weight (a fused variable, e.g. a population layer's people)."""
+    layer, variable = _weight_ref(value)
+    with store.read() as con:
+        frame = con.execute("SELECT h3, sum(value) AS weight FROM cell_values WHERE layer = ? "
+                            "AND variable = ? AND valid_time IS NULL GROUP BY h3",
+                            [layer, variable]).fetchdf()
+    if frame.empty:
+        raise VntwinError(f"weight {value!r}: the twin has no variable {variable!r} in layer "
+                          f"{layer!r}; fuse that layer first or fix {WEIGHT_EXTRA}")
+    return frame.astype({"h3": "uint64"})
+
+
+def _fingerprint(source: LayerSource, res: int, done: dict[str, str]) -> str:
+    """The layer's fingerprint, and its weight layer's when it is spread by one: a new
+    population layer re-spreads the tables weighted by it.
+    """
+    own = fingerprint(source, res)
+    weight = source.extras.get(WEIGHT_EXTRA)
+    if not weight:
+        return own
+    try:
+        layer, _ = _weight_ref(str(weight))
+    except VntwinError:
+        return own
+    return f"{own}+{done.get(layer, '')}"
+
+
 def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
                 grid: pd.DataFrame | None, hexes: HexGrid | None = None) -> int:
     """Fuse one layer and swap it into the store; returns the number of values.
@@ -72,11 +110,16 @@ def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
         level = "commune" if any(c and len(c) == 5 for c in codes) else "province"
         layer.frame = layer.frame.assign(unit_code=codes).dropna(subset=["unit_code"])
         unit_cells = _unit_cells(grid, level)
+        if source.extras.get(WEIGHT_EXTRA):
+            unit_cells = unit_cells.merge(
+                _weight_cells(store, str(source.extras[WEIGHT_EXTRA])), on="h3", how="left")
+            unit_cells["weight"] = unit_cells["weight"].fillna(0.0)
     values = fuse_layer(layer, res, extensive=plan.extensive, intensive=plan.intensive,
                         categorical=plan.categorical, unit_cells=unit_cells, grid=hexes)
     kinds = variable_kinds(layer, plan, sorted(values["variable"].unique()))
     record = LayerRecord(source.name, source.dataset_id, source.dataset_name,
-                         source.resource_id, fingerprint(source, res), layer.kind, res,
+                         source.resource_id, _fingerprint(source, res, store.fingerprints()),
+                         layer.kind, res,
                          modelled=str(source.extras.get("twin_modelled", "")).lower() == "true",
                          notes=str(source.extras.get("twin_notes", "")))
     return store.replace_layer(record, values, kinds)
@@ -92,14 +135,18 @@ def fuse_catalog(cat: Catalog, res: int | None = None, *, force: bool = False,
         grid = _grid(cat, res)
         store.set_grid(grid, res)
         force = True
-    sources = layer_sources(cat)
+    # tables spread by a weight layer come after the layers they are weighted by
+    sources = sorted(layer_sources(cat), key=lambda s: bool(s.extras.get(WEIGHT_EXTRA)))
     report = FuseReport(res=res)
     done = store.fingerprints()
     hexes: HexGrid | None = None
     for number, source in enumerate(sources, 1):
         if progress:
             progress(source.name, number, len(sources))
-        if not force and done.get(source.name) == fingerprint(source, res):
+        if source.extras.get(WEIGHT_EXTRA):
+            done = store.fingerprints()  # weight layers may have been re-fused just now
+        current = _fingerprint(source, res, done)
+        if not force and done.get(source.name) == current:
             report.skipped.append(source.name)
             continue
         if grid is None:
