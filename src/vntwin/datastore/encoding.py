@@ -8,8 +8,9 @@ combining characters, and Excel exports UTF-16. The order of the checks matters:
    is already NFC, it is used as it is (the common, fast case);
 3. if it fails after valid non-ASCII UTF-8 was seen, the file is UTF-8 with a broken
    byte: that is reported with its line, not guessed around;
-4. otherwise the bytes near the first failure are tried as Windows-1258 (accepted when
-   the letters look Vietnamese), then charset-normalizer guesses.
+4. otherwise the bytes near the first failure go to the ingest detector
+   (:func:`vntwin.ingest.encoding.detect`: BOM-less UTF-16, Windows-1258 or TCVN3 by which
+   one spells Vietnamese syllables, then charset-normalizer) — one detector for both.
 
 Converted text goes to a temporary file, normalised to NFC line by line.
 """
@@ -20,29 +21,14 @@ import codecs
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-
-import charset_normalizer
+from typing import Any
 
 from vntwin.errors import ValidationError
+from vntwin.ingest import tcvn3
+from vntwin.ingest.encoding import BOMS, TCVN3, detect
+from vntwin.ingest.problems import Where
 
 CHUNK = 4 << 20
-
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-_TONES = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
-_VIETNAMESE_LETTERS = frozenset(
-    unicodedata.normalize("NFC", base + tone)
-    for vowel in "aăâeêioôơuưy"
-    for base in (vowel, vowel.upper())
-    for tone in _TONES
-) | {"đ", "Đ"}
-
 
 @dataclass(frozen=True)
 class Utf8File:
@@ -62,7 +48,7 @@ def to_utf8(path: Path, workdir: Path) -> Utf8File:
         head = file.read(4)
     if not head:
         raise ValidationError({"file": ["the file is empty"]})
-    for bom, encoding in _BOMS:
+    for bom, encoding in BOMS:
         if head.startswith(bom) and encoding != "utf-8-sig":
             return Utf8File(_transcode(path, workdir, encoding), encoding)
     scan = _scan_utf8(path)
@@ -122,38 +108,33 @@ def _sample(path: Path, offset: int, size: int = 1 << 20) -> bytes:
     return data
 
 
-def looks_vietnamese(text: str) -> bool:
-    """Whether the non-ASCII letters of ``text`` (NFC) are nearly all Vietnamese ones."""
-    letters = [
-        char
-        for char in unicodedata.normalize("NFC", text)
-        if not char.isascii() and unicodedata.category(char)[0] in "LM"
-    ]
-    if not letters:
-        return False
-    vietnamese = sum(char in _VIETNAMESE_LETTERS for char in letters)
-    return vietnamese >= 0.9 * len(letters)
-
-
 def _guess_legacy(sample: bytes, line: int) -> str:
-    """Windows-1258 if the sample reads as Vietnamese in it, else charset-normalizer's guess."""
+    """The encoding of a file that is not UTF-8, from the bytes near its first non-UTF-8 one."""
     try:
-        if looks_vietnamese(sample.decode("cp1258")):
-            return "cp1258"
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(sample).best()
-    if best is None:
+        return detect(sample, Where("file"))
+    except ValidationError:
         raise ValidationError(
             {"file": [f"line {line}: the text is not UTF-8 and its encoding was not recognised"]}
-        )
-    return str(best.encoding)
+        ) from None
+
+
+class _Tcvn3Decoder:
+    """TCVN3 is one byte per character, so chunks decode independently."""
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        return tcvn3.decode(data)
+
+
+def _decoder(encoding: str) -> Any:
+    if encoding == TCVN3:
+        return _Tcvn3Decoder()
+    return codecs.getincrementaldecoder(encoding)()
 
 
 def _transcode(path: Path, workdir: Path, encoding: str) -> Path:
     """Copy ``path`` to a UTF-8, NFC file in ``workdir``, a chunk at a time."""
     target = workdir / f"{path.stem}.utf8{path.suffix}"
-    decoder = codecs.getincrementaldecoder(encoding)()
+    decoder = _decoder(encoding)
     carry, lines = "", 0
     with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as out:
         while True:

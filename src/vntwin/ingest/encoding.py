@@ -31,7 +31,7 @@ from vntwin.ingest.problems import Where, invalid
 
 TCVN3 = "tcvn3"
 
-_BOMS = (
+BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -92,7 +92,7 @@ def decode(data: bytes, where: Where, declared: str | None = None) -> Decoded:
     already through ``codec_name``) says it. Raises ValidationError naming the line of the
     first byte that does not decode, or saying the encoding could not be recognised.
     """
-    for bom, encoding in _BOMS:
+    for bom, encoding in BOMS:
         if data.startswith(bom):
             return Decoded(_nfc(_decode_or_fail(data, encoding, where)), encoding, True)
     if declared is not None:
