@@ -26,8 +26,10 @@ demo: install ## load the demo catalogue (real data) and serve it on http://127.
 serve: install ## serve the existing data dir
 	$(BIN)/vntwin serve --port $(PORT)
 
-test: install ## all tests, on SQLite and PostgreSQL (started if missing)
-	VNTWIN_TEST_DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" $(BIN)/python -m pytest -q
+test: install ## all tests, on SQLite and PostgreSQL (started if missing), browser tests in Chromium
+	VNTWIN_TEST_DATABASE_URL="$$(bash scripts/ensure-postgres.sh)" \
+	VNTWIN_CHROMIUM="$$(bash scripts/ensure-chromium.sh)" VNTWIN_REQUIRE_BROWSER=1 \
+	$(BIN)/python -m pytest -q
 
 test-fast: install ## tests on SQLite only
 	VNTWIN_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q -x

@@ -31,7 +31,9 @@ sys.path.insert(0, str(HERE))
 
 from common import QUICK_ENV, loadavg, machine  # noqa: E402
 
-BENCHMARKS = ["catalog", "upload", "datastore", "fuse"]  # modules bench_<name>.py, in this order
+# modules bench_<name>.py, in this order
+BENCHMARKS = ["catalog", "upload", "datastore", "fuse", "national", "web", "quality", "scenarios",
+              "live"]
 START = "<!-- bench:{} -->"
 END = "<!-- /bench:{} -->"
 

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vntwin.live.cli import live_app
+from vntwin.scenarios.cli import scenario_app
 from vntwin.settings import Settings
 
 app = typer.Typer(help="vntwin: open data catalogue and territorial digital twin of Vietnam.",
@@ -17,6 +19,10 @@ user_app = typer.Typer(help="User accounts and API tokens.", no_args_is_help=Tru
 app.add_typer(user_app, name="user")
 twin_app = typer.Typer(help="Ask the territorial twin.", no_args_is_help=True)
 app.add_typer(twin_app, name="twin")
+quality_app = typer.Typer(help="Measure data quality.", no_args_is_help=True)
+app.add_typer(quality_app, name="quality")
+app.add_typer(live_app, name="live")
+app.add_typer(scenario_app, name="scenario")
 console = Console(stderr=True)
 
 
@@ -222,10 +228,12 @@ def twin_query(
     import json
 
     from vntwin.errors import VntwinError
+    from vntwin.live.layers import attach_layers
     from vntwin.twin import query
     from vntwin.twin.build import twin_store
 
     cat = _catalog(_settings())
+    attach_layers(cat)  # live sensor layers join the answer
     store = twin_store(cat)
     try:
         if lat is not None and lon is not None:
@@ -280,6 +288,37 @@ def twin_layers() -> None:
 
     typer.echo(json.dumps(twin_store(_catalog(_settings())).layers(), ensure_ascii=False,
                           indent=2))
+
+
+
+@quality_app.command("score")
+def quality_score(
+    names: Annotated[list[str] | None, typer.Argument(help="Datasets (default: all).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Measure even if fresh.")] = False,
+) -> None:
+    """Measure datasets' quality (the six dimensions) and print the scores as JSON."""
+    import json
+
+    from vntwin.catalog.users import SYSTEM
+    from vntwin.errors import VntwinError
+    from vntwin.quality import service
+
+    cat = _catalog(_settings())
+    try:
+        if not names:
+            scores = service.refresh_all(cat, force=force)
+        else:
+            scores = {}
+            for name in names:
+                report = service.quality_for(cat, SYSTEM, name) if not force else \
+                    service.refresh(cat, service.package_id(cat, name), force=True)
+                scores[name] = (report or {}).get("overall")
+    except VntwinError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        cat.close()
+    typer.echo(json.dumps(scores, ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

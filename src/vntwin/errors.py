@@ -42,4 +42,12 @@ class TooLarge(VntwinError):
 
 
 class RateLimited(VntwinError):
-    """Too many failed authentication attempts from one client."""
+    """Too many requests (or failed sign-ins) from one client; try again in ``retry_after`` s."""
+
+    def __init__(self, message: str, retry_after: float = 60.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Conflict(VntwinError):
+    """The thing to create exists already."""

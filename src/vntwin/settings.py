@@ -58,6 +58,33 @@ class Settings(BaseSettings):
         False, description="Let the harvester reach loopback or private addresses."
     )
     harvest_max_bytes: int = Field(50 * 1024**2, description="Largest DCAT document harvested.")
+    # live sensor data (vntwin.live)
+    mqtt_url: str | None = Field(
+        None, description="MQTT broker of the sensor streams, e.g. mqtt://127.0.0.1:1883 "
+        "(mqtt://user:password@host:port with broker users; mqtts:// for TLS).")
+    mqtt_client_id: str = Field(
+        "vntwin-live", description="Fixed MQTT client id of `vntwin live run`: the broker "
+        "keeps its persistent session (queued observations) under this id.")
+    live_source_rate: float = Field(
+        1000.0, gt=0, description="Observations a second one source may send, unless the "
+        "source has its own rate; bursts of two seconds' worth pass.")
+    live_max_future_s: float = Field(
+        300.0, ge=0, description="Observations timed later than now plus this are rejected.")
+    live_raw_days: float = Field(
+        30.0, gt=0, description="Raw observations are kept this many days; hourly and daily "
+        "rollups are kept for good.")
+    live_max_age_minutes: float = Field(
+        1440.0, gt=0, description="Latest values older than this are left out of live twin "
+        "layers and dashboard indicators.")
+    request_deadline_days: int = Field(
+        15, ge=1, le=250, description="Working days an agency has to answer a data request "
+        "(weekends and Vietnamese public holidays, Tết included, do not count).")
+    quality_rules: Path | None = Field(
+        None, description="TOML file of quality rules and weights replacing the packaged "
+        "quality/rules.toml.")
+    secret_key: str | None = Field(
+        None, description="Key signing the portal's session cookies; default: a random key "
+        "kept in the data dir (web-secret.key).")
 
     @classmethod
     def settings_customise_sources(

@@ -302,4 +302,5 @@ def run(name: str, call: Call) -> Any:
 
 
 # Actions of other subsystems register themselves on import.
+import vntwin.api.demand  # noqa: E402
 import vntwin.api.twin_actions  # noqa: E402, F401

@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
-from vntwin import __version__
-from vntwin.api import ckan, downloads, ogc, signin, twin
+from vntwin import __version__, web
+from vntwin.api import ckan, downloads, live, ogc, quality, signin, sta, twin
 from vntwin.catalog.service import Catalog
+from vntwin.live.service import LiveService
+from vntwin.live.service import running as live_running
 from vntwin.settings import Settings
 
 
@@ -20,7 +22,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with live_running(app.state.live):  # no_data alerts, pruning, SSE hub
+            yield
         if catalog is None:
             cat.close()
 
@@ -30,15 +33,21 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
                               "territorial digital twin of Vietnam.")
     app.state.catalog = cat
     app.state.settings = settings
+    app.state.live = LiveService(cat)
     app.include_router(ckan.router())
     app.include_router(downloads.router())
     app.include_router(signin.router())
     app.include_router(twin.router())
+    app.include_router(_scenarios_router())
     app.include_router(ogc.router())
+    app.include_router(live.router())
+    app.include_router(sta.router())
+    app.include_router(quality.router())
     _include_dcat(app)
     _include_docs(app)
 
-    @app.get("/", tags=["Landing"], summary="Landing page of the API")
+    # "/" is the portal's home page (vntwin.web); the API's landing document lives here.
+    @app.get("/api/landing", tags=["Landing"], summary="Landing page of the API")
     async def landing(request: Request) -> dict[str, object]:
         return {
             "title": settings.site_title,
@@ -55,6 +64,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
             ],
         }
 
+    web.install(app)  # last: the pages must not shadow API routes such as /dataset/{id}.ttl
     return app
 
 
@@ -83,3 +93,9 @@ def _include_dcat(app: FastAPI) -> None:
     from vntwin.api import dcat
 
     app.include_router(dcat.router())
+
+
+def _scenarios_router():  # type: ignore[no-untyped-def]
+    from vntwin.api import scenarios
+
+    return scenarios.router()

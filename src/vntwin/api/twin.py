@@ -5,42 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
+from vntwin.api.problems import answer as _answer
+from vntwin.api.problems import problem
 from vntwin.catalog.service import Catalog
-from vntwin.errors import NotFound, ValidationError, VntwinError
+from vntwin.errors import ValidationError
 from vntwin.twin import query
 from vntwin.twin.build import twin_store
 from vntwin.twin.identify import DEFAULT_RADIUS_M, MAX_RADIUS_M
 from vntwin.twin.identify import identify as features_at
-from vntwin.twin.store import TwinBusy, TwinMissing
 
 AsOf = Annotated[str | None, Query(description="ISO 8601 time: values valid at that time.")]
-
-
-def problem(exc: VntwinError) -> JSONResponse:
-    """One mapping from domain errors to RFC 9457 problem details."""
-    status, title = 500, "Internal Server Error"
-    if isinstance(exc, ValidationError):
-        status, title = 400, "Bad Request"
-    elif isinstance(exc, (NotFound, TwinMissing)):
-        status, title = 404, "Not Found"
-    elif isinstance(exc, TwinBusy):
-        status, title = 503, "Service Unavailable"
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": exc.message}
-    if isinstance(exc, ValidationError):
-        body["errors"] = exc.errors
-    return JSONResponse(body, status_code=status, media_type="application/problem+json",
-                        headers={"Retry-After": "5"} if status == 503 else None)
-
-
-async def _answer(fn: Any, *args: Any) -> Any:
-    try:
-        return await run_in_threadpool(fn, *args)
-    except VntwinError as exc:
-        return problem(exc)
 
 
 def router() -> APIRouter:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from vntwin.catalog.licenses import BY_ID
 from vntwin.catalog.models import Group, Package, Resource
+from vntwin.quality.extras import with_quality
 
 
 def iso(value: datetime | None) -> str | None:
@@ -114,7 +115,8 @@ def package_dict(
         "groups": [group_dict(g) for g in groups or []],
         "tags": [{"name": t, "display_name": t, "state": "active"} for t in pkg.tags],
         "num_tags": len(pkg.tags),
-        "extras": [{"key": k, "value": v} for k, v in sorted(pkg.extras.items())],
+        "extras": with_quality([{"key": k, "value": v} for k, v in sorted(pkg.extras.items())],
+                               pkg),
         "resources": resources,
         "num_resources": len(resources),
         "relationships_as_object": [],

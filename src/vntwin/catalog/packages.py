@@ -14,6 +14,7 @@ from vntwin.catalog.models import Group, Package, PackageGroup, PackageVersion, 
 from vntwin.catalog.service import Catalog, WriteContext
 from vntwin.catalog.validation import clean_package, clean_resource
 from vntwin.errors import NotAuthorized, NotFound, ValidationError
+from vntwin.quality.refresh import on_dataset_write
 
 
 def _groups_of(session: Session, package_id: str) -> list[Group]:
@@ -148,6 +149,7 @@ def record_version(ctx: WriteContext, pkg: Package, activity: str, cat: Catalog)
     ctx.session.expire(pkg, ["resources"])
     pkg.revision = ctx.next_revision()
     pkg.modified = utcnow()
+    on_dataset_write(cat, ctx.session, pkg.id)  # quality is measured again after commit
     ctx.session.flush()
     data = package_dict(pkg, cat.site_url, _groups_of(ctx.session, pkg.id))
     last = ctx.session.scalar(

@@ -50,6 +50,7 @@ from vntwin.dcat.vocab import (
     file_type_uri,
     license_uri,
 )
+from vntwin.quality.dqv import add_quality
 
 Format = Literal["turtle", "json-ld", "xml"]
 
@@ -213,6 +214,7 @@ def add_dataset(graph: Graph, pkg: Mapping[str, Any], site_url: str) -> URIRef:
     for res in pkg.get("resources") or []:
         dist = _add_distribution(graph, pkg, res, site_url, licence, lang)
         graph.add((ds, DCAT.distribution, dist))
+    add_quality(graph, ds, pkg, site_url)  # W3C DQV measurements of the quality score
     return ds
 
 

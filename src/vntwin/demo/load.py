@@ -36,6 +36,7 @@ from vntwin.catalog.users import SYSTEM
 from vntwin.demo.datasets import DATASETS, ORGANIZATIONS, DemoDataset
 from vntwin.demo.sources import ADMIN_PACKAGE, GEONAMES_PACKAGE, Sources
 from vntwin.errors import NotFound
+from vntwin.quality import service as quality
 
 
 @dataclass
@@ -166,7 +167,8 @@ def load_demo(cat: Catalog, console: Console | None = None) -> str:
             progress.update(task, description=spec.name)
             _load_dataset(cat, src, spec, Path(tmp_name), tally, advance)
         progress.update(task, description="Xong / done")
-    return _summary(tally, time.perf_counter() - started)
+    scores = quality.refresh_all(cat)  # real scores of the real datasets
+    return _summary(tally, time.perf_counter() - started) + quality.summary(scores)
 
 
 def _summary(t: Tally, seconds: float) -> str:

@@ -8,7 +8,9 @@ forest cover the covered share of its cells.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -42,6 +44,17 @@ _AGGREGATE = f"""
     CROSS JOIN n
     GROUP BY v.layer, v.variable, k.kind, k.unit, k.canonical ORDER BY v.layer, v.variable
 """
+
+
+# Hook: layers kept outside the twin file join the answers (the live sensor layers of
+# `vntwin.live.layers`, read from the catalogue database). Keyed by twin file; a provider
+# gets the area as {"cells": [h3]} or {"unit": (column, code)}; only "now" answers get them.
+EXTRA_LAYERS: dict[Path, Callable[[dict[str, Any]], dict[str, dict[str, Any]]]] = {}
+
+
+def _extra_layers(store: TwinStore, when: datetime | None, **area: Any) -> dict[str, Any]:
+    provider = EXTRA_LAYERS.get(store.path.resolve())
+    return provider(area) if provider is not None and when is None else {}
 
 
 def _as_of(value: str | datetime | None) -> datetime | None:
@@ -92,7 +105,7 @@ def at_cell(store: TwinStore, cell: str | int, as_of: str | datetime | None = No
             "province_code": unit[0] if unit else None,
             "commune_code": unit[1] if unit else None,
             "inside_territory": unit is not None, "as_of": when.isoformat() if when else None,
-            "layers": layers}
+            "layers": {**layers, **_extra_layers(store, when, cells=[index])}}
 
 
 def at_point(store: TwinStore, lat: float, lon: float,
@@ -115,13 +128,13 @@ def in_unit(store: TwinStore, code: str, as_of: str | datetime | None = None) ->
         raise ValidationError({"code": ["a province code has 2 digits, a commune code 5"]})
     column = "commune_code" if len(code) == 5 else "province_code"
     code = code.zfill(2) if column == "province_code" else code
+    when = _as_of(as_of)
     with store.read() as con:
-        cells, layers = _run(con, f"SELECT h3 FROM cells WHERE {column} = ?", [code],
-                             _as_of(as_of))
+        cells, layers = _run(con, f"SELECT h3 FROM cells WHERE {column} = ?", [code], when)
     if cells == 0:
         raise NotFound(f"no administrative unit with code {code!r} in the twin")
     return {"code": code, "level": column.removesuffix("_code"), "cells": cells,
-            "layers": layers}
+            "layers": {**layers, **_extra_layers(store, when, unit=(column, code))}}
 
 
 def in_bbox(store: TwinStore, west: float, south: float, east: float, north: float,

@@ -13,8 +13,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Apply."""
+    """Nothing to create: page sessions are signed cookies carrying an API token (whose
+    hash is already in ``api_token``), see ``vntwin.web.session``.
+    """
 
 
 def downgrade() -> None:
-    """Revert."""
+    """Nothing to drop."""

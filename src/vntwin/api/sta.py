@@ -1,0 +1,212 @@
+"""``/sta/v1.1``: the OGC SensorThings API (read, and create with POST).
+
+Things, Locations, Datastreams, ObservedProperties, Sensors and Observations, with
+``@iot.id``, ``@iot.selfLink``, navigation links and the query options ``$top``,
+``$skip``, ``$count``, ``$orderby``, ``$filter`` (a safe subset), ``$select`` and
+``$expand``. Creating needs a source token (or a catalogue sysadmin's); Observations
+created here go through the same validation, counters and rate limits as MQTT ones.
+Errors are RFC 9457 problem+json.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from vntwin.api.live_common import caller, root_url, service
+from vntwin.api.problems import problem
+from vntwin.catalog.service import Catalog
+from vntwin.errors import (
+    BadRequest,
+    Conflict,
+    NotAuthorized,
+    RateLimited,
+    ValidationError,
+    VntwinError,
+)
+from vntwin.live import sta_read
+from vntwin.live.ingest import Incoming, Outcome
+from vntwin.live.sta_create import Writer, create
+from vntwin.live.sta_model import SETS, dictize
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/create-entity",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/deep-insert",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation",
+]
+MAX_BODY = 1024 * 1024
+
+
+async def _json(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise BadRequest(f"the request body is larger than {MAX_BODY} bytes")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise BadRequest(f"the request body is not JSON: {exc}") from None
+
+
+def _params(request: Request) -> dict[str, str]:
+    return dict(request.query_params)
+
+
+def outcome_error(outcome: Outcome, source: str, retry_after: float = 1.0) -> VntwinError:
+    """The HTTP error of a refused observation."""
+    if outcome.outcome == "rate_limited":
+        return RateLimited(f"source {source!r} is over its rate: {outcome.detail}", retry_after)
+    if outcome.outcome == "duplicate":
+        return Conflict("an observation of this datastream at this phenomenonTime exists")
+    if outcome.outcome == "forbidden":
+        return NotAuthorized(outcome.detail)
+    return ValidationError({outcome.outcome: [outcome.detail]}, outcome.detail)
+
+
+def router() -> APIRouter:
+    """The SensorThings API routes."""
+    api = APIRouter(prefix="/sta/v1.1", tags=["SensorThings API"])
+
+    @api.get("", name="sta_root", summary="SensorThings service root")
+    async def root(request: Request) -> dict[str, Any]:
+        base = root_url(request)
+        return {"value": [{"name": name, "url": f"{base}/{name}"} for name in SETS],
+                "serverSettings": {"conformance": CONFORMANCE}}
+
+    def read(fn: Any) -> Any:
+        async def handler(request: Request, **kwargs: Any) -> Any:
+            cat: Catalog = request.app.state.catalog
+
+            def work() -> Any:
+                opts = sta_read.parse_options(_params(request))
+                with cat.read() as session:
+                    return fn(session, opts, root_url(request), request, **kwargs)
+
+            try:
+                return await run_in_threadpool(work)
+            except VntwinError as exc:
+                return problem(exc)
+        return handler
+
+    for set_name in SETS:
+        _add_reads(api, set_name, read)
+        if set_name == "Observations":
+            _add_observation_posts(api)
+        else:
+            _add_create(api, set_name)
+    return api
+
+
+def _add_reads(api: APIRouter, set_name: str, read: Any) -> None:
+    def listing(session: Any, opts: Any, root: str, request: Request) -> Any:
+        url = str(request.url).split("?")[0]
+        return sta_read.collection(session, set_name, opts, root, url, _params(request))
+
+    def one(session: Any, opts: Any, root: str, request: Request, entity_id: int) -> Any:
+        return sta_read.entity(session, set_name, entity_id, opts, root)
+
+    def nav(session: Any, opts: Any, root: str, request: Request, entity_id: int,
+            nav_name: str) -> Any:
+        url = str(request.url).split("?")[0]
+        return sta_read.navigate(session, set_name, entity_id, nav_name, opts, root, url,
+                                 _params(request))
+
+    list_handler, one_handler, nav_handler = read(listing), read(one), read(nav)
+
+    async def get_list(request: Request) -> Any:
+        return await list_handler(request)
+
+    async def get_one(request: Request, entity_id: int) -> Any:
+        return await one_handler(request, entity_id=entity_id)
+
+    async def get_nav(request: Request, entity_id: int, nav_name: str) -> Any:
+        return await nav_handler(request, entity_id=entity_id, nav_name=nav_name)
+
+    api.add_api_route(f"/{set_name}", get_list, methods=["GET"],
+                      summary=f"{set_name}: a page of the collection",
+                      operation_id=f"sta_list_{set_name}")
+    api.add_api_route(f"/{set_name}({{entity_id}})", get_one, methods=["GET"],
+                      summary=f"One of the {set_name}", operation_id=f"sta_get_{set_name}")
+    api.add_api_route(f"/{set_name}({{entity_id}})/{{nav_name}}", get_nav, methods=["GET"],
+                      summary=f"Related entities of one of the {set_name} "
+                              f"({', '.join(SETS[set_name].navs)})",
+                      operation_id=f"sta_nav_{set_name}")
+
+
+def _created(request: Request, set_name: str, body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=201, headers={"Location": body["@iot.selfLink"]})
+
+
+def _add_create(api: APIRouter, set_name: str) -> None:
+    async def post(request: Request) -> Any:
+        cat: Catalog = request.app.state.catalog
+        try:
+            who = await caller(request)
+            if not who.may_write_entities:
+                raise NotAuthorized("creating SensorThings entities needs a source token "
+                                    "(vntwin live source create) or a sysadmin's API token")
+            data = await _json(request)
+
+            def work() -> dict[str, Any]:
+                writer = Writer(who.source, cat.settings)
+                with cat.sessions() as session, session.begin():
+                    row = create(session, writer, set_name, data)
+                    return dictize(session, set_name, [row], root_url(request))[0]
+
+            body = await run_in_threadpool(work)
+            service(request).ingestor.streams.invalidate()
+            return _created(request, set_name, body)
+        except VntwinError as exc:
+            return problem(exc)
+
+    api.add_api_route(f"/{set_name}", post, methods=["POST"], status_code=201,
+                      summary=f"Create one of the {set_name}"
+                              + (" (deep insert of Locations and Datastreams)"
+                                 if set_name == "Things" else ""),
+                      operation_id=f"sta_create_{set_name}")
+
+
+def _add_observation_posts(api: APIRouter) -> None:
+    async def store(request: Request, stream_id: int | None) -> Any:
+        cat: Catalog = request.app.state.catalog
+        try:
+            who = await caller(request)
+            if who.source is None:
+                raise NotAuthorized("sending observations needs the source's token "
+                                    "(Authorization: vls_...)")
+            data = await _json(request)
+            live = service(request)
+            outcome = (await run_in_threadpool(live.ingestor.submit,
+                                               [Incoming(data, stream_id, who.source)]))[0]
+            if outcome.id is None:
+                raise outcome_error(outcome, who.source.name, live.ingestor.limiter.retry_after(
+                    who.source.name, who.source.rate_per_s))
+
+            def shape() -> dict[str, Any]:
+                with cat.read() as session:
+                    row = sta_read.get_row(session, "Observations", outcome.id or 0)
+                    return dictize(session, "Observations", [row], root_url(request))[0]
+
+            return _created(request, "Observations", await run_in_threadpool(shape))
+        except VntwinError as exc:
+            return problem(exc)
+
+    async def post_observation(request: Request) -> Any:
+        return await store(request, None)
+
+    async def post_stream_observation(request: Request, entity_id: int) -> Any:
+        return await store(request, entity_id)
+
+    api.add_api_route("/Observations", post_observation, methods=["POST"], status_code=201,
+                      summary="Create an Observation (Datastream given in the body)",
+                      operation_id="sta_create_Observations")
+    api.add_api_route("/Datastreams({entity_id})/Observations", post_stream_observation,
+                      methods=["POST"], status_code=201,
+                      summary="Create an Observation of a Datastream",
+                      operation_id="sta_create_Datastream_Observations")

@@ -1,0 +1,143 @@
+"""Live layers of the twin: the newest value of every datastream, on its H3 cell and in
+its commune and province.
+
+The twin's DuckDB file is written only by ``vntwin fuse``; live values stay in the
+catalogue database and join the twin's answers through the hook in
+``vntwin.twin.query`` (``EXTRA_LAYERS``), which ``attach_layers(cat)`` fills. There is one
+layer per observed property, ``live-<name>`` (``live-pm2-5``), with the variables
+``mean`` (intensive), ``min``, ``max`` and ``sensors`` (how many datastreams reported);
+values older than ``live_max_age_minutes`` are left out. Layers from simulated streams
+say so (``simulated: true``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import weakref
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from vntwin.catalog.models import utcnow
+from vntwin.catalog.service import Catalog
+from vntwin.live.models import (
+    LiveLatest,
+    StaDatastream,
+    StaLocation,
+    StaObservedProperty,
+    StaThing,
+    StaThingLocation,
+)
+from vntwin.live.sta_model import iso
+
+
+def layer_name(observed_property: str) -> str:
+    """``live-`` and the property's name folded to a-z 0-9 - (``PM2.5`` → ``live-pm2-5``)."""
+    text = unicodedata.normalize("NFKD", observed_property.replace("đ", "d").replace("Đ", "D"))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return "live-" + (re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "value")
+
+
+def is_simulated(*properties: dict[str, Any] | None) -> bool:
+    """True when any of the entities' properties marks it simulated."""
+    return any(bool((p or {}).get("simulated")) for p in properties)
+
+
+def latest_rows(cat: Catalog, *, cells: list[int] | None = None,
+                unit: tuple[str, str] | None = None,
+                now: datetime | None = None) -> list[dict[str, Any]]:
+    """Fresh latest values with their datastream, property and place.
+
+    ``cells``: only Things located in these H3 cells; ``unit``: ``("province_code",
+    "01")`` or ``("commune_code", "00004")``; neither: everywhere.
+    """
+    max_age = timedelta(minutes=cat.settings.live_max_age_minutes)
+    first_loc = (select(StaThingLocation.thing_id,
+                        func.min(StaThingLocation.location_id).label("location_id"))
+                 .group_by(StaThingLocation.thing_id).subquery())
+    query = (select(LiveLatest.datastream_id, LiveLatest.phenomenon_time, LiveLatest.result,
+                    StaDatastream.name, StaDatastream.unit_symbol, StaDatastream.properties,
+                    StaObservedProperty.id, StaObservedProperty.name,
+                    StaObservedProperty.properties, StaThing.name, StaThing.properties,
+                    StaLocation.h3, StaLocation.province_code, StaLocation.commune_code,
+                    StaLocation.lat, StaLocation.lon)
+             .join(StaDatastream, StaDatastream.id == LiveLatest.datastream_id)
+             .join(StaObservedProperty,
+                   StaObservedProperty.id == StaDatastream.observed_property_id)
+             .join(StaThing, StaThing.id == StaDatastream.thing_id)
+             .join(first_loc, first_loc.c.thing_id == StaThing.id)
+             .join(StaLocation, StaLocation.id == first_loc.c.location_id)
+             .where(LiveLatest.phenomenon_time >= (now or utcnow()) - max_age,
+                    LiveLatest.result.is_not(None)))
+    if cells is not None:
+        query = query.where(StaLocation.h3.in_([int(c) for c in cells]))
+    if unit is not None:
+        column = StaLocation.commune_code if unit[0] == "commune_code" \
+            else StaLocation.province_code
+        query = query.where(column == unit[1])
+    keys = ("datastream_id", "time", "result", "datastream", "unit", "ds_properties",
+            "property_id", "property", "property_properties", "thing", "thing_properties",
+            "h3", "province_code", "commune_code", "lat", "lon")
+    with cat.read() as session:
+        return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
+
+
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Twin-shaped layers (``{layer: {variable: {...}}}``) over some latest values."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[layer_name(row["property"])].append(row)
+    layers: dict[str, dict[str, Any]] = {}
+    for layer, items in sorted(groups.items()):
+        values = [float(r["result"]) for r in items]
+        newest = max(r["time"] for r in items)
+        units = sorted({r["unit"] for r in items})
+        common = {"unit": units[0] if len(units) == 1 else ", ".join(units),
+                  "canonical": None, "cells": len({r["h3"] for r in items}),
+                  "valid_time": iso(newest), "live": True,
+                  "observed_property": items[0]["property"],
+                  "simulated": any(is_simulated(r["ds_properties"], r["thing_properties"])
+                                   for r in items)}
+        layers[layer] = {
+            "mean": {"value": sum(values) / len(values), "kind": "intensive", **common},
+            "min": {"value": min(values), "kind": "min", **common},
+            "max": {"value": max(values), "kind": "max", **common},
+            "sensors": {"value": len(values), "kind": "count", **common, "unit": None},
+        }
+    return layers
+
+
+def live_values(cat: Catalog, cells: list[int]) -> dict[int, dict[str, dict[str, Any]]]:
+    """Live layers per H3 cell, for the cells that have fresh sensor values."""
+    by_cell: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in latest_rows(cat, cells=cells):
+        by_cell[int(row["h3"])].append(row)
+    return {cell: aggregate(rows) for cell, rows in by_cell.items()}
+
+
+def live_layers(cat: Catalog, area: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Live layers over an area given as ``{"cells": [...]}`` or ``{"unit": (column,
+    code)}``: the provider behind the twin query hook.
+    """
+    if "cells" in area:
+        return aggregate(latest_rows(cat, cells=list(area["cells"])))
+    if "unit" in area:
+        return aggregate(latest_rows(cat, unit=tuple(area["unit"])))  # type: ignore[arg-type]
+    return {}
+
+
+def attach_layers(cat: Catalog) -> None:
+    """Make the twin's queries on this catalogue's data dir include the live layers."""
+    from vntwin.twin import query
+    from vntwin.twin.build import twin_store
+
+    ref = weakref.ref(cat)
+
+    def provider(area: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        catalog = ref()
+        return live_layers(catalog, area) if catalog is not None else {}
+
+    query.EXTRA_LAYERS[twin_store(cat).path.resolve()] = provider

@@ -1,0 +1,240 @@
+"""Reading the SensorThings API: collections, entities and navigation, with ``$top``,
+``$skip``, ``$count``, ``$orderby``, ``$filter``, ``$select`` and ``$expand``.
+
+>>> collection(session, "Datastreams", parse_options({"$expand": "Thing,ObservedProperty",
+...            "$filter": "ObservedProperty/name eq 'PM2.5'"}), root)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from vntwin.errors import NotFound, ValidationError
+from vntwin.live.sta_filter import JsonPath, compile_filter
+from vntwin.live.sta_model import SETS, EntitySet, dictize, resolver
+
+DEFAULT_TOP = 100
+MAX_TOP = 10_000
+MAX_EXPAND_DEPTH = 4
+
+
+@dataclass
+class Options:
+    """Parsed query options of one level (the top, or one ``$expand`` item)."""
+
+    top: int = DEFAULT_TOP
+    skip: int = 0
+    count: bool = False
+    orderby: list[tuple[str, bool]] = field(default_factory=list)  # (property, descending)
+    filter: str | None = None
+    select: list[str] | None = None
+    expand: dict[str, Options] = field(default_factory=dict)
+
+
+def _bad(option: str, message: str) -> ValidationError:
+    return ValidationError({option: [message]})
+
+
+def _split(text: str, sep: str) -> list[str]:
+    """Split at ``sep`` outside parentheses and quotes."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise _bad("$expand", "unbalanced parentheses")
+        elif not quoted and depth == 0 and ch == sep:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth or quoted:
+        raise _bad("$expand", "unbalanced parentheses or quotes")
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _int(option: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise _bad(option, f"must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise _bad(option, f"must be between {low} and {high}")
+    return number
+
+
+def parse_options(params: Mapping[str, str], depth: int = 0) -> Options:
+    """Query options from request parameters (``$top=5`` ...); unknown ``$`` options are
+    refused so that a typo is not silently ignored.
+    """
+    if depth > MAX_EXPAND_DEPTH:
+        raise _bad("$expand", f"nested more than {MAX_EXPAND_DEPTH} levels")
+    opts = Options()
+    for key, value in params.items():
+        if not key.startswith("$"):
+            continue
+        if key == "$top":
+            opts.top = _int(key, value, 0, MAX_TOP)
+        elif key == "$skip":
+            opts.skip = _int(key, value, 0, 10**12)
+        elif key == "$count":
+            if value not in ("true", "false"):
+                raise _bad(key, "must be true or false")
+            opts.count = value == "true"
+        elif key == "$orderby":
+            for item in _split(value, ","):
+                words = item.split()
+                if len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc",
+                                                                                   "desc")):
+                    raise _bad(key, f"expected 'property [asc|desc]', got {item!r}")
+                opts.orderby.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
+        elif key == "$filter":
+            opts.filter = value
+        elif key == "$select":
+            opts.select = [s.strip() for s in value.split(",") if s.strip()]
+        elif key == "$expand":
+            for item in _split(value, ","):
+                _add_expand(opts, item, depth)
+        elif key == "$resultFormat":
+            raise _bad(key, "only the default JSON result format is served")
+        else:
+            raise _bad(key, "unknown query option; supported: $top, $skip, $count, $orderby, "
+                            "$filter, $select, $expand")
+    return opts
+
+
+def _add_expand(opts: Options, item: str, depth: int) -> None:
+    name, paren, rest = item.partition("(")
+    name = name.strip()
+    if paren and not rest.endswith(")"):
+        raise _bad("$expand", f"cannot read {item!r}")
+    head, _, tail = name.partition("/")
+    inner: dict[str, str] = {}
+    if paren:
+        for part in _split(rest[:-1], ";"):
+            key, eq, val = part.partition("=")
+            if not eq:
+                raise _bad("$expand", f"expected $option=value in {item!r}")
+            inner[key.strip()] = val.strip()
+    if tail:  # A/B: expand A, and B inside it (with the options)
+        sub = opts.expand.setdefault(head, Options())
+        _add_expand(sub, tail + (f"({rest}" if paren else ""), depth + 1)
+        return
+    opts.expand[head] = parse_options(inner, depth + 1)
+
+
+def _condition(entity_set: EntitySet, text: str) -> ColumnElement[bool]:
+    return compile_filter(text, resolver(entity_set))
+
+
+def _order(entity_set: EntitySet, opts: Options) -> list[Any]:
+    order = []
+    for prop, desc in opts.orderby:
+        try:
+            column = entity_set.column(prop)
+        except ValidationError:
+            raise _bad("$orderby", f"{entity_set.name} cannot be ordered by {prop!r}") from None
+        if isinstance(column, JsonPath):
+            column = column.element.as_string()
+        order.append(column.desc() if desc else column.asc())
+    order.append(entity_set.model.id.asc())
+    return order
+
+
+def _shape(session: Session, set_name: str, rows: list[Any], opts: Options,
+           root: str) -> list[dict[str, Any]]:
+    entity_set = SETS[set_name]
+    for wanted in opts.expand:
+        if wanted not in entity_set.navs:
+            raise _bad("$expand", f"{set_name} have no navigation property {wanted!r}; known: "
+                                  f"{', '.join(entity_set.navs)}")
+    bodies = dictize(session, set_name, rows, root)
+    for row, body in zip(rows, bodies, strict=True):
+        for nav_name, sub in opts.expand.items():
+            nav = entity_set.navs[nav_name]
+            if nav.many:
+                page = _page(session, nav.target, sub, root, nav.related(row))
+                body[nav_name] = page["value"]
+                if "@iot.count" in page:
+                    body[f"{nav_name}@iot.count"] = page["@iot.count"]
+                if len(page["value"]) == sub.top:
+                    body[f"{nav_name}@iot.nextLink"] = (
+                        f"{body['@iot.selfLink']}/{nav_name}?"
+                        + urlencode({"$top": sub.top, "$skip": sub.skip + sub.top}))
+            else:
+                target = session.scalars(select(SETS[nav.target].model)
+                                         .where(nav.related(row))).first()
+                body[nav_name] = _shape(session, nav.target, [target], sub, root)[0] \
+                    if target is not None else None
+    if opts.select:
+        keep = set(opts.select) | set(opts.expand)
+        if "id" in keep:
+            keep.add("@iot.id")
+        bodies = [{k: v for k, v in b.items() if k in keep} for b in bodies]
+    return bodies
+
+
+def _page(session: Session, set_name: str, opts: Options, root: str,
+          where: ColumnElement[bool] | None) -> dict[str, Any]:
+    entity_set = SETS[set_name]
+    query = select(entity_set.model)
+    if where is not None:
+        query = query.where(where)
+    if opts.filter:
+        query = query.where(_condition(entity_set, opts.filter))
+    out: dict[str, Any] = {}
+    if opts.count:
+        out["@iot.count"] = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = list(session.scalars(query.order_by(*_order(entity_set, opts))
+                                .limit(opts.top).offset(opts.skip)))
+    out["value"] = _shape(session, set_name, rows, opts, root)
+    return out
+
+
+def collection(session: Session, set_name: str, opts: Options, root: str,
+               url: str | None = None, params: Mapping[str, str] | None = None,
+               where: ColumnElement[bool] | None = None) -> dict[str, Any]:
+    """One page of a collection; ``url`` and ``params`` build ``@iot.nextLink``."""
+    page = _page(session, set_name, opts, root, where)
+    if url is not None and len(page["value"]) == opts.top and opts.top > 0:
+        query = {**(params or {}), "$skip": str(opts.skip + opts.top), "$top": str(opts.top)}
+        page["@iot.nextLink"] = f"{url}?{urlencode(query)}"
+    return page
+
+
+def get_row(session: Session, set_name: str, entity_id: int) -> Any:
+    """The row of ``Set(id)``; NotFound if there is none."""
+    row = session.get(SETS[set_name].model, entity_id)
+    if row is None:
+        raise NotFound(f"{set_name}({entity_id}) does not exist")
+    return row
+
+
+def entity(session: Session, set_name: str, entity_id: int, opts: Options,
+           root: str) -> dict[str, Any]:
+    """``Set(id)`` as STA JSON, with its expansions."""
+    return _shape(session, set_name, [get_row(session, set_name, entity_id)], opts, root)[0]
+
+
+def navigate(session: Session, set_name: str, entity_id: int, nav_name: str, opts: Options,
+             root: str, url: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """``Set(id)/Nav``: a collection for to-many, an entity for to-one properties."""
+    nav = SETS[set_name].navs.get(nav_name)
+    if nav is None:
+        raise NotFound(f"{set_name} have no navigation property {nav_name!r}")
+    row = get_row(session, set_name, entity_id)
+    if nav.many:
+        return collection(session, nav.target, opts, root, url, params, nav.related(row))
+    target = session.scalars(select(SETS[nav.target].model).where(nav.related(row))).first()
+    if target is None:
+        raise NotFound(f"{set_name}({entity_id})/{nav_name} does not exist")
+    return _shape(session, nav.target, [target], opts, root)[0]

@@ -1,0 +1,62 @@
+"""Words the pages show that come from elsewhere, marked for translation.
+
+``N_`` only marks a string for the catalogue extractor (``pybabel extract -k N_``); the
+pages translate it when they show it. The catalogue's own validation messages are in
+English; the common ones are listed here so that forms show them in Vietnamese too
+(messages carrying a value, such as an unknown licence's id, stay in English).
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; return it unchanged."""
+    return message
+
+
+# DCAT-AP data themes (EU authority table); vocabularies.THEMES holds the Vietnamese names
+THEME_LABELS = {
+    "AGRI": N_("Agriculture, fisheries, forestry and food"),
+    "ECON": N_("Economy and finance"),
+    "EDUC": N_("Education, culture and sport"),
+    "ENER": N_("Energy"),
+    "ENVI": N_("Environment"),
+    "GOVE": N_("Government and public sector"),
+    "HEAL": N_("Health"),
+    "INTR": N_("International issues"),
+    "JUST": N_("Justice, legal system and public safety"),
+    "REGI": N_("Regions and cities"),
+    "SOCI": N_("Population and society"),
+    "TECH": N_("Science and technology"),
+    "TRAN": N_("Transport"),
+}
+
+FREQUENCY_LABELS = {
+    "CONT": N_("continuous"), "UPDATE_CONT": N_("continuously updated"),
+    "HOURLY": N_("hourly"), "DAILY": N_("daily"), "WEEKLY": N_("weekly"),
+    "BIWEEKLY": N_("every two weeks"), "MONTHLY": N_("monthly"),
+    "QUARTERLY": N_("quarterly"), "BIANNUAL": N_("twice a year"), "ANNUAL": N_("annual"),
+    "BIENNIAL": N_("every two years"), "TRIENNIAL": N_("every three years"),
+    "IRREG": N_("irregular"), "NEVER": N_("never updated"), "UNKNOWN": N_("unknown"),
+    "OTHER": N_("other"),
+}
+
+SNIPPET_TITLES = (
+    N_("Metadata with curl"), N_("Table rows with curl"), N_("Download a file with curl"),
+    N_("Python (ckanapi)"), N_("OGC API – Features"), N_("OGC API – Features (grid)"),
+)
+
+CATALOGUE_MESSAGES = (
+    N_("Missing value"),
+    N_("That URL is already in use."),
+    N_("Must be purely lowercase alphanumeric (ascii) characters and these symbols: -_ "
+       "(2 to 100 characters)"),
+    N_("Must be an http(s) URL"),
+    N_("An organization must be provided"),
+    N_("Must not be before temporal_start"),
+    N_("Missing value: give a url or an upload"),
+    N_("Must be at most 40 characters"),
+    N_("Must be at most 100 characters"),
+    N_("only one file may be uploaded per request"),
+    N_("the multipart body ended inside the file"),
+)

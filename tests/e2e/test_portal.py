@@ -1,0 +1,156 @@
+"""The portal in a real headless Chromium: find, preview and download data, explore the
+map, switch language, sign in and upload, and the XSS / CSRF / accessibility checks.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from conftest import CENSUS, PASSWORD, XSS_TITLE, axe_check, screenshot
+
+
+def _ok(page, name: str) -> None:
+    """Every page: no serious accessibility problem, no CSP or script error, screenshots."""
+    problems = axe_check(page)
+    assert problems == [], problems
+    assert page.problems == [], page.problems
+    screenshot(page, name)
+
+
+def test_search_dataset_preview_download(site, page):
+    page.goto(site + "/")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    _ok(page, "home")
+    page.get_by_label("Tìm bộ dữ liệu").fill("dan so")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/?q=dan+so")
+    result = page.get_by_role("link", name="Dân số Hà Nội và Đà Nẵng (Tổng điều tra 2019)")
+    assert result.is_visible()
+    _ok(page, "search")
+    result.click()
+    page.wait_for_url("**/dataset/dan-so-2019")
+    table = page.locator("section.preview table")
+    assert table.locator("th").all_inner_texts() == ["_id", "tinh", "ma_tinh", "dan_so_2019"]
+    assert "8053663" in table.inner_text() and "Đà Nẵng" in table.inner_text()
+    _ok(page, "dataset")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Tải về Dân số 2019 (CSV)").click()
+    download = info.value
+    assert Path(download.path()).read_text(encoding="utf-8") == CENSUS
+    # the copy button puts the snippet on the clipboard (a secure context: 127.0.0.1)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator("button.copy").first.click()
+    assert "package_show?id=dan-so-2019" in page.evaluate("navigator.clipboard.readText()")
+
+
+def test_language_switch_and_organisations(site, page):
+    page.goto(site + "/organization")
+    _ok(page, "organizations")
+    page.get_by_role("link", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Organisations", level=1).is_visible()
+    page.get_by_role("link", name="Reference data (from open-source packages)").click()
+    _ok(page, "organization")
+    page.goto(site + "/dataset/dan-so-2019")  # the choice is remembered
+    assert page.get_by_role("heading", level=1).inner_text() == \
+        "Population of Hà Nội and Đà Nẵng (2019 census)"
+    page.get_by_role("link", name="Tiếng Việt").click()
+    assert page.locator("html").get_attribute("lang") == "vi"
+    page.goto(site + "/khong-co-trang-nay")
+    assert page.get_by_role("heading", name="Không tìm thấy trang").is_visible()
+    _ok(page, "not-found")
+
+
+def test_xss_title_shows_as_text(site, page):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(site + "/dataset/thu-xss")
+    assert page.get_by_role("heading", level=1).inner_text() == XSS_TITLE
+    page.goto(site + "/?q=xss")
+    assert page.get_by_role("link", name=XSS_TITLE).is_visible()
+    assert dialogs == [] and page.locator("img[src=x]").count() == 0
+
+
+def _sign_in(page, site: str) -> None:
+    page.goto(site + "/user/login")
+    _ok(page, "sign-in")
+    page.get_by_label("Tên đăng nhập").fill("bien-tap-vien")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(site + "/")
+    assert page.get_by_role("button", name="Đăng xuất (bien-tap-vien)").is_visible()
+
+
+def test_editor_creates_dataset_and_uploads_with_progress(site, page, tmp_path):
+    _sign_in(page, site)
+    page.get_by_role("link", name="Thêm bộ dữ liệu").first.click()
+    _ok(page, "dataset-form")
+    page.get_by_label("Tiêu đề (tiếng Việt)").fill("Dân số Đà Nẵng 2019")
+    page.get_by_label("Tên trong địa chỉ").fill("Sai Tên")
+    page.get_by_role("button", name="Tạo bộ dữ liệu").click()
+    assert page.locator("#name-error").is_visible()  # field-level error, focusable summary
+    assert page.get_by_label("Tên trong địa chỉ").get_attribute("aria-invalid") == "true"
+    _ok(page, "dataset-form-errors")
+    page.get_by_label("Tên trong địa chỉ").fill("dan-so-da-nang-2019")
+    page.get_by_role("button", name="Tạo bộ dữ liệu").click()
+    page.wait_for_url("**/dataset/dan-so-da-nang-2019/resource/new")
+    _ok(page, "resource-form")
+    csv = tmp_path / "da-nang.csv"
+    csv.write_text("tinh,dan_so_2019\nĐà Nẵng,1134310\n", encoding="utf-8")
+    page.get_by_label("Tệp").set_input_files(str(csv))
+    page.get_by_role("button", name="Thêm", exact=True).click()
+    page.wait_for_url("**/dataset/dan-so-da-nang-2019")
+    assert page.get_by_text("Đã thêm dữ liệu.").is_visible()
+    assert "1134310" in page.locator("section.preview table").inner_text()
+    page.goto(site + "/user/api-tokens")
+    _ok(page, "api-tokens")
+
+
+def test_forged_cross_site_post_is_refused(site, page):
+    _sign_in(page, site)
+    attacker = "http://attacker.test/"
+    page.route(attacker, lambda route: route.fulfill(content_type="text/html; charset=utf-8", body=(
+        f'<form method="post" action="{site}/dataset/new">'
+        '<input name="name" value="gia-mao"><input name="title" value="Giả mạo">'
+        '<input name="owner_org" value="kiem-thu-trinh-duyet">'
+        '<button>Gửi</button></form>')))
+    page.goto(attacker)
+    page.get_by_role("button", name="Gửi").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Không được phép").is_visible()
+    try:
+        urllib.request.urlopen(f"{site}/api/3/action/package_show?id=gia-mao")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404
+    else:
+        raise AssertionError("the forged dataset was created")
+
+
+def test_map_layer_click_and_drill_down(site, page):
+    page.goto(site + "/map")
+    page.wait_for_selector("#map[data-ready]", state="attached", timeout=30_000)
+    page.wait_for_selector("#layer-list li")
+    _ok(page, "map")
+    page.get_by_label("Tìm lớp dữ liệu").fill("xa 2025 count")
+    assert page.locator("#layer-list label").all_inner_texts()[0].startswith(
+        "don-vi-hanh-chinh-cap-xa-2025--xa-2025 · count")
+    page.locator("#layer-list input[type=checkbox]").first.check()
+    assert page.locator("#active-list .legend li").count() >= 1
+    # drill down by keyboard-usable lists: province, then the commune
+    page.get_by_label("Tỉnh, thành phố").select_option("01")
+    page.wait_for_selector("#commune-select:not([disabled])")
+    page.wait_for_selector("#info table")  # the province's totals
+    page.get_by_label("Xã, phường").select_option("00004")  # Phường Ba Đình
+    page.wait_for_selector("#info h3:has-text('00004')")
+    page.evaluate("new Promise(r => window.vntwinMap.loaded() ? r() : "
+                  "window.vntwinMap.once('idle', r))")
+    # click the cell holding Ba Đình's official centroid: all its values are shown
+    x, y = page.evaluate("(() => { const p = window.vntwinMap.project([105.838, 21.0386]);"
+                         " return [p.x, p.y]; })()")
+    page.locator("#map canvas").click(position={"x": x, "y": y})
+    page.wait_for_selector("#info h3:has-text('H3')")  # the page's CSP forbids eval
+    info = page.locator("#info").inner_text()
+    assert "don-vi-hanh-chinh-cap-xa-2025--xa-2025" in info and "count" in info
+    _ok(page, "map-drilled")
