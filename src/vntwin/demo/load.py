@@ -34,6 +34,7 @@ from vntwin.catalog.resources import store_file
 from vntwin.catalog.service import Catalog
 from vntwin.catalog.users import SYSTEM
 from vntwin.demo.datasets import DATASETS, ORGANIZATIONS, DemoDataset
+from vntwin.demo.requests import ensure_open_request
 from vntwin.demo.sources import ADMIN_PACKAGE, GEONAMES_PACKAGE, Sources
 from vntwin.errors import NotFound
 from vntwin.quality import service as quality
@@ -167,6 +168,7 @@ def load_demo(cat: Catalog, console: Console | None = None) -> str:
             progress.update(task, description=spec.name)
             _load_dataset(cat, src, spec, Path(tmp_name), tally, advance)
         progress.update(task, description="Xong / done")
+    ensure_open_request(cat)  # the programme's demand side: one open request
     scores = quality.refresh_all(cat)  # real scores of the real datasets
     return _summary(tally, time.perf_counter() - started) + quality.summary(scores)
 
