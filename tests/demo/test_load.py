@@ -228,3 +228,31 @@ def test_demo_twin_with_a_modelled_population_layer(loaded: dict[str, Any]) -> N
     hanoi = query.in_unit(store, "01")["layers"][POPULATION_DATASET]["population_sum"]
     assert 5_000_000 < hanoi["value"] < 12_000_000
     assert hanoi["canonical"] == "population" and hanoi["kind"] == "extensive"
+
+
+def test_example_scenarios_run_on_the_demo_twin(loaded: dict[str, Any]) -> None:
+    """Two of the shipped examples, from the CLI, on the demo twin (the others are slower)."""
+    from typer.testing import CliRunner
+
+    from vntwin.cli import app
+    from vntwin.demo.twin import build_demo_twin
+
+    cat: Catalog = loaded["cat"]
+    build_demo_twin(cat)  # nothing to redo when the twin test ran first
+    examples = Path(__file__).parents[2] / "examples" / "scenarios"
+    env = {"VNTWIN_DATA_DIR": str(cat.settings.data_dir),
+           "VNTWIN_ADMIN_CACHE_DIR": str(cat.settings.admin_cache_dir)}
+    r = CliRunner().invoke(app, ["scenario", "run", str(examples / "vung-ngap-tai-dinh-cu.yaml"),
+                                 str(examples / "tram-5g-da-nang.yaml"), "--json",
+                                 "--workers", "1"], env=env)
+    assert r.exit_code == 0, r.output
+    results = {x["name"]: x for x in json.loads(r.stdout)["results"]}
+    flood = results["vung-ngap-tai-dinh-cu"]["indicators"][0]["national"]
+    # 30 % of the people in the flood zone move out of it
+    assert flood["exposed_population"]["base"] > 0
+    assert flood["exposed_population"]["scenario"] == pytest.approx(
+        0.7 * flood["exposed_population"]["base"], rel=1e-6)
+    towers = results["tram-5g-da-nang"]["indicators"][0]["national"]
+    assert towers["population_covered"]["scenario"] > towers["population_covered"]["base"]
+    for result in results.values():
+        assert packages.show(cat, ANONYMOUS, result["dataset"])["name"] == result["dataset"]

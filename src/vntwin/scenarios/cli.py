@@ -41,8 +41,11 @@ def schema(
         typer.echo(text, nl=False)
 
 
+SPECS_HELP = "Spec files (YAML or JSON), or folders of them."
+
+
 @scenario_app.command("check")
-def check(specs: Annotated[list[Path], typer.Argument(help="Spec files (YAML or JSON).")]
+def check(specs: Annotated[list[Path], typer.Argument(help=SPECS_HELP)]
           ) -> None:
     """Check specs against the current twin without running them."""
     from vntwin.catalog.users import SYSTEM
@@ -83,7 +86,7 @@ def _national(result: dict[str, Any]) -> Table:
 
 @scenario_app.command("run")
 def run(
-    specs: Annotated[list[Path], typer.Argument(help="Spec files (YAML or JSON).")],
+    specs: Annotated[list[Path], typer.Argument(help=SPECS_HELP)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     org: Annotated[str | None, typer.Option(help="Organisation receiving the results "
                                                  "(default: kich-ban-quy-hoach).")] = None,

@@ -197,11 +197,25 @@ def load_path(path: Path) -> LoadedSpec:
     return load_text(text, str(path))
 
 
+SCHEMA_FILE = "schema.json"
+
+
+def spec_files(folder: Path) -> list[Path]:
+    """The spec files of a folder: YAML, then JSON, by name; the JSON Schema left out."""
+    return (sorted(folder.glob("*.y*ml"))
+            + sorted(p for p in folder.glob("*.json") if p.name != SCHEMA_FILE))
+
+
 def load_many(paths: Sequence[Path]) -> list[LoadedSpec]:
-    """Every spec of a batch, or one :class:`SpecError` with the issues of all of them."""
+    """Every spec of a batch, or one :class:`SpecError` with the issues of all of them.
+
+    A folder stands for its spec files (:func:`spec_files`), so ``examples/scenarios``
+    runs every example without picking up the schema beside them.
+    """
     loaded: list[LoadedSpec] = []
     issues: list[Issue] = []
-    for path in paths:
+    files = [f for path in paths for f in (spec_files(path) if path.is_dir() else [path])]
+    for path in files:
         try:
             loaded.append(load_path(path))
         except SpecError as exc:

@@ -24,6 +24,7 @@ from vntwin.scenarios.loader import (
     check_batch_names,
     load_path,
     load_text,
+    spec_files,
 )
 from vntwin.scenarios.loader import validate_data as validate_object
 
@@ -53,9 +54,7 @@ def examples(folder: Path | None = None) -> list[dict[str, Any]]:
     """The example specs shipped in ``examples/scenarios`` (name, title, file, text)."""
     folder = folder or EXAMPLES_DIR
     out = []
-    for path in sorted(folder.glob("*.y*ml")) + sorted(folder.glob("*.json")):
-        if path.name == "schema.json":
-            continue
+    for path in spec_files(folder):
         try:
             loaded = load_path(path)
         except SpecError as exc:
