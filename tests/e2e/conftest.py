@@ -27,6 +27,8 @@ XSS_TITLE = '<script>alert("xss")</script> Dữ liệu thử'
 # Real figures: populations of Hà Nội and Đà Nẵng in the 2019 census (General Statistics
 # Office of Vietnam, Kết quả toàn bộ Tổng điều tra dân số và nhà ở năm 2019).
 CENSUS = "tinh,ma_tinh,dan_so_2019\nHà Nội,01,8053663\nĐà Nẵng,48,1134310\n"
+# what the dashboard test needs to push an alert: a source's token and its datastream
+LIVE: dict[str, Any] = {}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -60,6 +62,21 @@ def _add_fixtures(cat: Catalog, tmp: Path) -> None:
                                   "title": XSS_TITLE, "notes": "<img src=x onerror=alert(1)>"})
     user_create(cat, "bien-tap-vien", org=ORG, role="editor",
                 password=PASSWORD)
+    _add_live_station(cat)
+
+
+def _add_live_station(cat: Catalog) -> None:
+    """A PM2.5 station in Hà Nội and a threshold rule on it (> 50 µg/m³, QCVN 05:2023)."""
+    from tests.live.conftest import make_source, make_station
+
+    from vntwin.live import alerts
+
+    source, token = make_source(cat, "kiem-thu-cam-bien")
+    stream = make_station(cat, source, "Hoàn Kiếm (kiểm thử)")
+    alerts.create_rule(cat, {"name": "PM2.5 vượt ngưỡng", "kind": "threshold",
+                             "datastream_id": stream, "operator": ">", "limit": 50,
+                             "severity": "critical"})
+    LIVE.update(token=token, datastream=stream)
 
 
 @pytest.fixture(scope="session")

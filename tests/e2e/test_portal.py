@@ -154,3 +154,75 @@ def test_map_layer_click_and_drill_down(site, page):
     info = page.locator("#info").inner_text()
     assert "don-vi-hanh-chinh-cap-xa-2025--xa-2025" in info and "count" in info
     _ok(page, "map-drilled")
+
+
+def test_scenario_runs_and_is_compared(site, page):
+    _sign_in(page, site)
+    page.get_by_role("link", name="Kịch bản", exact=True).click()
+    page.get_by_label("Đặc tả mẫu").select_option("dan-so-tang-15.yaml")
+    page.get_by_role("button", name="Xem mẫu").click()
+    assert "name: dan-so-tang-15" in page.get_by_label("Đặc tả (YAML hoặc JSON)").input_value()
+    _ok(page, "scenarios")
+    page.get_by_role("button", name="Chạy", exact=True).click()
+    # the script runs it in the background and shows progress (the first poll is a second
+    # away), then opens the comparison of what it stored
+    assert page.locator("form.scenario-form").get_attribute("aria-busy") == "true"
+    assert page.locator("#run-status").inner_text() == "Đang chạy kịch bản…"
+    page.wait_for_url("**/scenarios?datasets=*", timeout=300_000)
+    comparison = page.locator("#comparison")
+    assert "dan-so-tang-15" in comparison.inner_text()
+    assert comparison.get_by_role("link", name="Báo cáo kèm biểu đồ (HTML)").is_visible()
+    _ok(page, "scenarios-compared")
+    # and again from the list of stored results, by keyboard
+    page.goto(site + "/scenarios")
+    assert page.locator("#comparison").count() == 0
+    page.get_by_label("So sánh Kịch bản: Dân số Hà Nội").first.check()
+    page.get_by_role("button", name="So sánh các kết quả đã chọn").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/scenarios?datasets=*")
+    assert "dan-so-tang-15" in page.locator("#comparison").inner_text()
+
+
+def test_dashboard_receives_a_pushed_alert(site, page):
+    import json
+    import time
+
+    from conftest import LIVE
+
+    page.goto(site + "/dashboard")
+    page.wait_for_selector("#dashboard[data-live-ready]", state="attached")
+    assert page.get_by_role("heading", name="Chuyển đổi số quốc gia").is_visible()
+    _ok(page, "dashboard")
+    page.wait_for_timeout(500)  # the event stream is open
+    body = json.dumps({"datastream": LIVE["datastream"], "result": 87,
+                       "phenomenonTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    request = urllib.request.Request(f"{site}/live/observations", data=body.encode(),
+                                     method="POST", headers={
+                                         "Authorization": LIVE["token"],
+                                         "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        assert json.load(answer)["accepted"] == 1
+    item = page.locator("#alert-list li.new", has_text="PM2.5 vượt ngưỡng")
+    item.wait_for(timeout=5_000)  # pushed over server-sent events, no reload
+    assert "87" in item.inner_text()
+    assert "Cảnh báo mới: PM2.5 vượt ngưỡng" in page.locator("#live-announcer").inner_text()
+    _ok(page, "dashboard-alert")
+
+
+def test_requests_page(site, page):
+    page.goto(site + "/requests")
+    assert page.get_by_role("heading", name="Yêu cầu dữ liệu", level=1).is_visible()
+    _ok(page, "requests")
+    _sign_in(page, site)
+    page.goto(site + "/requests/new")
+    page.get_by_role("button", name="Gửi yêu cầu").click()
+    assert page.locator("#title-error").is_visible()
+    _ok(page, "request-form-errors")
+    page.get_by_label("Bạn cần dữ liệu gì?").fill("Điểm dừng xe buýt Đà Nẵng")
+    page.get_by_label("Mô tả").fill("Vị trí điểm dừng và các tuyến, dạng GeoJSON.")
+    page.get_by_label("Cơ quan có thể đang giữ dữ liệu").select_option(
+        "kiem-thu-trinh-duyet")
+    page.get_by_role("button", name="Gửi yêu cầu").click()
+    page.wait_for_url("**/requests/*")
+    assert page.get_by_role("heading", name="Trả lời với tư cách cơ quan").is_visible()
+    _ok(page, "request")

@@ -1,4 +1,5 @@
-"""The portal's web pages: catalogue, sign-in and tokens, editing forms, map explorer.
+"""The portal's web pages: catalogue, sign-in and tokens, editing forms, map explorer,
+planning scenarios, data requests and the operations dashboard.
 
 ``install(app)`` adds the page routes, the static files and the error pages to the API
 app; the pages are server-rendered Jinja2 (autoescaped) in Vietnamese and English, with
@@ -10,7 +11,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from vntwin.web import errors, routes_account, routes_catalog, routes_edit, routes_map
+from vntwin.scenarios.jobs import Jobs
+from vntwin.web import (
+    errors,
+    routes_account,
+    routes_catalog,
+    routes_dashboard,
+    routes_edit,
+    routes_map,
+    routes_requests,
+    routes_scenarios,
+)
 from vntwin.web.assets import STATIC_DIR, maplibre_dir
 from vntwin.web.context import Templates
 from vntwin.web.session import SessionCodec
@@ -30,4 +41,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_catalog.router())
     app.include_router(routes_account.router())
     app.include_router(routes_map.router())
+    app.include_router(routes_scenarios.router(Jobs()))
+    app.include_router(routes_requests.router())
+    app.include_router(routes_dashboard.router())
     errors.install(app)

@@ -96,10 +96,14 @@ class Page:
         return f"{self.request.url.path}?{urlencode(params)}"
 
     # -- forms ---------------------------------------------------------------------------
-    async def form(self) -> FormData:
-        """The POSTed form, after the origin and CSRF checks (``CsrfError`` otherwise)."""
+    async def form(self, max_files: int = 0) -> FormData:
+        """The POSTed form, after the origin and CSRF checks (``CsrfError`` otherwise).
+
+        ``max_files``: how many small files the form may carry (a scenario spec); large
+        uploads go through the streaming parser of ``routes_edit`` instead.
+        """
         check_origin(self.request, self.cat.site_url)
-        form = await self.request.form(max_files=0, max_fields=200)
+        form = await self.request.form(max_files=max_files, max_fields=200)
         token = form.get(CSRF_FIELD)
         check_csrf(self.session, token if isinstance(token, str) else None)
         return form

@@ -60,3 +60,35 @@ CATALOGUE_MESSAGES = (
     N_("only one file may be uploaded per request"),
     N_("the multipart body ended inside the file"),
 )
+
+# data requests (vntwin.demand): statuses, response states, and the common refusals
+REQUEST_STATUS_LABELS = {
+    "open": N_("open"), "accepted": N_("accepted"), "in_progress": N_("in progress"),
+    "published": N_("published"), "declined": N_("declined"), "withdrawn": N_("withdrawn"),
+}
+
+RESPONSE_STATE_LABELS = {
+    "on_time": N_("answered on time"), "late": N_("answered late"),
+    "pending": N_("awaiting an answer"), "overdue": N_("overdue: no answer by the deadline"),
+    "none": N_("withdrawn before an answer"),
+}
+
+DEMAND_MESSAGES = (
+    N_("Missing value: say what data you need"),
+    N_("Accepting a request needs the planned publication date"),
+    N_("Publishing needs the dataset that answers the request"),
+    N_("Declining a request needs a reason"),
+    N_("Must be one of open, accepted, in_progress, published, declined"),
+    N_("Must be at most 200 characters"),
+)
+
+# units of the national digital-transformation indicators (the demo dataset's ``unit``)
+UNIT_LABELS = {
+    "percent": N_("percent"), "count": N_("count"), "rank": N_("rank"),
+    "billion USD": N_("billion USD"), "million": N_("million"), "billion": N_("billion"),
+}
+
+ALERT_SEVERITY_LABELS = {"info": N_("information"), "warning": N_("warning"),
+                         "critical": N_("critical")}
+ALERT_STATE_LABELS = {"open": N_("open"), "acknowledged": N_("acknowledged"),
+                      "resolved": N_("resolved")}

@@ -35,7 +35,8 @@ from vntwin.web.session import CSRF_FIELD, CSRF_HEADER, CsrfError, check_csrf, c
 PageDep = Annotated[Page, Depends(page)]
 
 
-def _editable_orgs(p: Page) -> list[dict[str, Any]]:
+def editable_orgs(p: Page) -> list[dict[str, Any]]:
+    """Organisations the signed-in user may add datasets to (forms offer only these)."""
     orgs = groups.group_list(p.cat, p.actor, organization=True, all_fields=True,
                              sort="title asc")
     return [o for o in orgs if p.actor.can_edit_org_datasets(o["id"])]
@@ -44,7 +45,7 @@ def _editable_orgs(p: Page) -> list[dict[str, Any]]:
 def _form_page(p: Page, values: dict[str, Any], errors: dict[str, list[str]],
                pkg: dict[str, Any] | None, status: int = 200) -> Response:
     return p.render("dataset_form.html", status=status, values=values, errors=errors,
-                    pkg=pkg, orgs=_editable_orgs(p), licenses=LICENSES, themes=THEMES,
+                    pkg=pkg, orgs=editable_orgs(p), licenses=LICENSES, themes=THEMES,
                     frequencies=FREQUENCIES, access_levels=ACCESS_LEVELS)
 
 

@@ -1,0 +1,72 @@
+"""The dashboard page: the national digital indicators from the demo dataset, the
+programme's progress, live sensors by province, and an alert acknowledged by its form.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from tests.live.conftest import make_source, make_station, now_iso
+from web_helpers import csrf_of, sign_in
+
+from vntwin.demo.datasets import DATASETS, ORGANIZATIONS
+from vntwin.demo.load import Tally, _ensure_org, _load_dataset
+from vntwin.demo.sources import Sources
+from vntwin.live import alerts
+from vntwin.live.ingest import Incoming, Ingestor
+
+
+def _load_indicators(cat, tmp: Path) -> None:
+    spec = next(d for d in DATASETS if d.kind == "indicators")
+    _ensure_org(cat, next(o for o in ORGANIZATIONS if o["name"] == spec.org))
+    _load_dataset(cat, Sources(), spec, tmp, Tally(), lambda n: None)
+
+
+def _alert(cat) -> dict:
+    source, _ = make_source(cat, "so-tnmt-ha-noi")
+    stream = make_station(cat, source)
+    alerts.create_rule(cat, {"name": "PM2.5 vượt QCVN", "kind": "threshold",
+                             "observed_property_id": 1, "operator": ">", "limit": 50,
+                             "severity": "critical"})
+    Ingestor(cat).submit([Incoming({"phenomenonTime": now_iso(-30), "result": 87}, stream)])
+    (alert,) = alerts.list_alerts(cat, "open")["alerts"]
+    return alert
+
+
+def test_dashboard_shows_indicators_and_alerts(client, cat, tmp_path):
+    empty = client.get("/dashboard").text
+    assert "Chưa nạp các chỉ số quốc gia" in empty and "Không có cảnh báo đang mở." in empty
+    _load_indicators(cat, tmp_path)
+    alert = _alert(cat)
+    page = client.get("/dashboard").text
+    assert "Chuyển đổi số quốc gia" in page
+    assert "Digital economy share of GDP" in page and "56/TB-VPCP" in page
+    assert "Chỉ tiêu 2025: 20" in page and "<progress" in page
+    assert "Yêu cầu được trả lời đúng hạn" in page
+    assert html.escape(alert["message"], quote=False) in page
+    assert f'data-alert-id="{alert["id"]}"' in page
+    assert "Hà Nội" in page and "PM2.5 theo tỉnh, thành phố" in page  # sensors by province
+    assert "Xác nhận đã biết" not in page  # anonymous visitors see no acknowledge button
+    en = client.get("/dashboard?lang=en").text
+    assert "National digital transformation" in en and "Open alerts" in en
+
+
+def test_acknowledge_an_alert(client, cat, editor):
+    alert = _alert(cat)
+    token = csrf_of(client.get("/user/login").text)
+    r = client.post(f"/dashboard/alerts/{alert['id']}/ack", data={"csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/user/login")
+    assert alerts.list_alerts(cat, "open")["alerts"]  # still open
+    sign_in(client, editor)
+    page = client.get("/dashboard").text
+    assert "Xác nhận đã biết" in page
+    assert client.post(f"/dashboard/alerts/{alert['id']}/ack").status_code == 403  # no CSRF
+    r = client.post(f"/dashboard/alerts/{alert['id']}/ack", data={"csrf_token": csrf_of(page)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    (acked,) = alerts.list_alerts(cat, "acknowledged")["alerts"]
+    assert acked["acknowledged_by"] == editor
+    page = client.get("/dashboard").text
+    assert "Đã xác nhận cảnh báo." in page and "đã xác nhận" in page

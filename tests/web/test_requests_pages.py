@@ -1,0 +1,136 @@
+"""Data-request pages: list and filters, asking (field errors, CSRF), comments, votes and
+the agency's triage through the forms, and who may do what.
+"""
+
+from __future__ import annotations
+
+import re
+
+from web_helpers import PASSWORD, csrf_of, sign_in
+
+from vntwin.catalog.users import user_create
+from vntwin.demand import requests
+
+TITLE = "Điểm dừng xe buýt Đà Nẵng"
+
+
+def _new_request(client, org) -> str:
+    page = client.get("/requests/new")
+    assert page.status_code == 200
+    r = client.post("/requests/new", data={
+        "csrf_token": csrf_of(page.text), "title": TITLE,
+        "description": "Vị trí các điểm dừng và tuyến đi qua, dạng GeoJSON.",
+        "purpose": "Ứng dụng tra cứu xe buýt", "organization_id": org["name"],
+        "needed_by": "2027-06-30"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    match = re.fullmatch(r"/requests/([\w-]+)", r.headers["location"])
+    assert match, r.headers["location"]
+    return match.group(1)
+
+
+def test_request_life_cycle_through_the_pages(client, cat, org, editor, census):
+    user_create(cat, "nguoi-dan", password=PASSWORD)
+    sign_in(client, "nguoi-dan")
+    rid = _new_request(client, org)
+    page = client.get(f"/requests/{rid}").text
+    assert TITLE in page and "Hạn trả lời" in page and "đang chờ trả lời" in page
+    # comment and vote
+    r = client.post(f"/requests/{rid}/comment", data={"csrf_token": csrf_of(page),
+                                                      "comment": "Cần cả giờ chạy."},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    r = client.post(f"/requests/{rid}/vote", data={"csrf_token": csrf_of(page)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(f"/requests/{rid}").text
+    assert "Cần cả giờ chạy." in page and "1 người cần dữ liệu này." in page
+    assert "Rút bình chọn của tôi" in page
+    # the requester is not the agency: no triage form, and a forged triage is refused
+    assert "Trả lời với tư cách cơ quan" not in page
+    r = client.post(f"/requests/{rid}/triage", data={"csrf_token": csrf_of(page),
+                                                     "status": "declined",
+                                                     "close_reason": "không"})
+    assert r.status_code == 403
+    assert requests.show(cat, _anyone(), rid)["status"] == "open"
+
+    # the agency's editor accepts it (a missing planned date is a field error), then
+    # publishes the dataset that answers it
+    client.cookies.clear()
+    sign_in(client, editor)
+    page = client.get(f"/requests/{rid}").text
+    assert "Trả lời với tư cách cơ quan" in page
+    r = client.post(f"/requests/{rid}/triage", data={"csrf_token": csrf_of(page),
+                                                     "status": "accepted"})
+    assert r.status_code == 400 and 'id="planned_date-error"' in r.text
+    assert "Chấp nhận yêu cầu cần có ngày dự kiến công bố" in r.text
+    r = client.post(f"/requests/{rid}/triage", data={
+        "csrf_token": csrf_of(page), "status": "accepted", "planned_date": "2027-03-01"},
+        follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(f"/requests/{rid}").text
+    assert "đã chấp nhận" in page and "2027-03-01" in page
+    assert "trả lời đúng hạn" in page  # answered on the day it was asked
+    r = client.post(f"/requests/{rid}/triage", data={
+        "csrf_token": csrf_of(page), "status": "published", "dataset_id": "dan-so-2019"},
+        follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(f"/requests/{rid}?lang=en").text
+    assert "published" in page and 'href="/dataset/dan-so-2019"' in page
+    assert "answered on time" in page
+    listed = client.get("/requests", params={"status": "published", "lang": "vi",
+                                             "organization": org["name"]}).text
+    assert TITLE in listed and "1 yêu cầu" in listed
+    assert TITLE not in client.get("/requests", params={"status": "open"}).text
+
+
+def _anyone():
+    from vntwin.catalog.auth import ANONYMOUS
+
+    return ANONYMOUS
+
+
+def test_field_errors_and_csrf(client, cat, org):
+    user_create(cat, "nguoi-dan", password=PASSWORD)
+    sign_in(client, "nguoi-dan")
+    page = client.get("/requests/new").text
+    r = client.post("/requests/new", data={"csrf_token": csrf_of(page), "title": "",
+                                           "description": "", "needed_by": "mai"})
+    assert r.status_code == 400
+    assert 'id="title-error"' in r.text and 'id="description-error"' in r.text
+    assert 'id="needed_by-error"' in r.text and "Chưa nhập" in r.text
+    assert 'aria-invalid="true"' in r.text
+    form = {"title": TITLE, "description": "Cần dữ liệu."}
+    assert client.post("/requests/new", data=form).status_code == 403
+    assert client.post("/requests/new", data={**form, "csrf_token": "sai"}).status_code == 403
+    assert client.get("/requests").text.count(TITLE) == 0
+
+
+def test_anonymous_cannot_ask_comment_or_triage(client, cat, org, api):
+    r = client.get("/requests/new", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/user/login")
+    token = csrf_of(client.get("/user/login").text)  # the anonymous session's token
+    r = client.post("/requests/new", data={"csrf_token": token, "title": TITLE,
+                                           "description": "x"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/user/login")
+    assert client.get("/requests").text.count(TITLE) == 0
+    asker = user_create(cat, "nguoi-hoi")[1]
+    rid = api.ok("datarequest_create", asker, title=TITLE, description="x",
+                 organization_id=org["name"])["id"]
+    page = client.get(f"/requests/{rid}").text
+    assert "Đăng nhập để bình chọn hoặc bình luận" in page
+    assert "Trả lời với tư cách cơ quan" not in page
+    for action, data in (("triage", {"status": "declined", "close_reason": "không"}),
+                         ("comment", {"comment": "xin chào"}), ("vote", {})):
+        r = client.post(f"/requests/{rid}/{action}", data={"csrf_token": token, **data},
+                        follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/user/login")
+    shown = requests.show(cat, _anyone(), rid)
+    assert shown["status"] == "open" and shown["votes"] == 0 and shown["comments_count"] == 0
+    assert client.get("/requests/khong-co").status_code == 404
+
+
+def test_list_renders_in_both_languages(client):
+    vi = client.get("/requests").text
+    assert '<html lang="vi">' in vi and "Yêu cầu dữ liệu" in vi
+    en = client.get("/requests?lang=en").text
+    assert '<html lang="en">' in en and "Data requests" in en and "Any status" in en
