@@ -18,6 +18,7 @@ from vntwin.web import (
     routes_catalog,
     routes_dashboard,
     routes_edit,
+    routes_feedback,
     routes_map,
     routes_requests,
     routes_scenarios,
@@ -43,5 +44,6 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_map.router())
     app.include_router(routes_scenarios.router(Jobs()))
     app.include_router(routes_requests.router())
+    app.include_router(routes_feedback.router())
     app.include_router(routes_dashboard.router())
     errors.install(app)

@@ -61,6 +61,12 @@ CATALOGUE_MESSAGES = (
     N_("the multipart body ended inside the file"),
 )
 
+# the six dimensions of the national data-quality standard (vntwin.quality)
+QUALITY_LABELS = {
+    "accurate": N_("accurate"), "sufficient": N_("sufficient"), "clean": N_("clean"),
+    "live": N_("live"), "unified": N_("unified"), "shared": N_("shared"),
+}
+
 # data requests (vntwin.demand): statuses, response states, and the common refusals
 REQUEST_STATUS_LABELS = {
     "open": N_("open"), "accepted": N_("accepted"), "in_progress": N_("in progress"),

@@ -22,11 +22,14 @@ from vntwin.catalog.find import package_search
 from vntwin.catalog.licenses import BY_ID
 from vntwin.catalog.vocabularies import THEMES
 from vntwin.datastore.search import datastore_search
+from vntwin.demand import feedback
 from vntwin.errors import NotFound, SearchQueryError, ValidationError, VntwinError
+from vntwin.quality.rules import DIMENSIONS
 from vntwin.twin.build import twin_store
 from vntwin.web import maplayers
 from vntwin.web.assets import maplibre_available
 from vntwin.web.context import Page, page
+from vntwin.web.messages import QUALITY_LABELS
 from vntwin.web.search import SearchForm, pages, quote_value
 from vntwin.web.snippets import dataset_snippets
 
@@ -49,6 +52,20 @@ def spatial_bbox(spatial: str | None) -> str:
     except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException):
         return ""
     return ",".join(f"{v:.5f}" for v in bounds) if all(map(math.isfinite, bounds)) else ""
+
+
+def quality_summary(pkg: dict[str, Any]) -> dict[str, Any] | None:
+    """The measured scores ``package_show`` carries as extras, or None before the first
+    measurement (the page never measures: that is the background job's work).
+    """
+    extras = {e["key"]: e["value"] for e in pkg.get("extras", [])}
+    if not extras.get("quality_score"):
+        return None
+    return {"overall": float(extras["quality_score"]),
+            "dimensions": [(d, float(extras[f"quality_{d}"]) if extras.get(f"quality_{d}")
+                            else None) for d in DIMENSIONS],
+            "measured_at": extras.get("quality_measured_at"),
+            "up_to_date": extras.get("quality_up_to_date") == "true"}
 
 
 def _search(p: Page, form: SearchForm, extra_fq: list[str] | None = None) -> dict[str, Any]:
@@ -107,6 +124,8 @@ def router() -> APIRouter:
             fused = {layer["layer"] for layer in maplayers.fused_layers(store)}
             collections = maplayers.dataset_collections(pkg, fused)
             return {"pkg": pkg, "versions": versions, "collections": collections,
+                    "quality": quality_summary(pkg),
+                    "feedback": feedback.list_feedback(p.cat, p.actor, pkg["id"], limit=5),
                     "preview": _preview(p, pkg, preview_id, offset),
                     "snippets": dataset_snippets(p.cat.site_url, pkg,
                                                  [c["id"] for c in collections])}
@@ -120,7 +139,8 @@ def router() -> APIRouter:
                         bbox=spatial_bbox(pkg.get("spatial")), maplibre=maplibre_available(),
                         notes=translated(pkg, "notes", p.lang), themes=THEMES,
                         license=BY_ID.get(pkg["license_id"]), translated=translated,
-                        can_edit=p.actor.can_edit_org_datasets(pkg["owner_org"]), **data)
+                        can_edit=p.actor.can_edit_org_datasets(pkg["owner_org"]),
+                        quality_labels=QUALITY_LABELS, **data)
 
     @pages_router.get("/organization", name="web_organizations")
     async def organizations(p: PageDep) -> Response:
