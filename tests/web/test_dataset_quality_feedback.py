@@ -5,6 +5,7 @@ from __future__ import annotations
 from web_helpers import PASSWORD, csrf_of, sign_in
 
 from vntwin.catalog.users import user_create
+from vntwin.demand.progress import period_for
 from vntwin.quality import refresh
 
 
@@ -47,3 +48,17 @@ def test_rating_a_dataset(client, cat, census):
     client.post("/dataset/dan-so-2019/feedback", data={"csrf_token": token, "rating": "2"})
     listed = client.get("/api/3/action/feedback_list?id=dan-so-2019").json()["result"]
     assert listed["count"] == 1 and listed["rating_mean"] == 2
+
+
+def test_agency_programme_on_the_organisation_page(client, api, admin_token, census):
+    html = client.get("/organization/so-khcn").text
+    assert "Kế hoạch công bố dữ liệu" in html and "Chưa đặt chỉ tiêu cho năm nay." in html
+    year = period_for().start.year  # this year in Vietnam
+    api.ok("agency_target_set", admin_token, organization_id="so-khcn", year=year,
+           datasets_to_publish=4, requests_to_answer=2)
+    html = client.get("/organization/so-khcn?lang=en").text
+    assert "Targets for the year" in html
+    # the census dataset is this year's one publication: 1 of the 4 to publish
+    assert ("<th scope=\"row\">datasets to publish</th><td>4</td><td>1</td><td>not yet</td>"
+            in html), html[html.find("Targets for the year"):][:1200]
+    assert "data requests to answer" in html and "mean quality score to reach" not in html

@@ -67,6 +67,13 @@ QUALITY_LABELS = {
     "live": N_("live"), "unified": N_("unified"), "shared": N_("shared"),
 }
 
+# an agency's yearly publication targets (vntwin.demand.targets)
+TARGET_LABELS = {
+    "datasets_to_publish": N_("datasets to publish"),
+    "requests_to_answer": N_("data requests to answer"),
+    "quality_to_reach": N_("mean quality score to reach"),
+}
+
 # data requests (vntwin.demand): statuses, response states, and the common refusals
 REQUEST_STATUS_LABELS = {
     "open": N_("open"), "accepted": N_("accepted"), "in_progress": N_("in progress"),

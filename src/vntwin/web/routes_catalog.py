@@ -22,14 +22,14 @@ from vntwin.catalog.find import package_search
 from vntwin.catalog.licenses import BY_ID
 from vntwin.catalog.vocabularies import THEMES
 from vntwin.datastore.search import datastore_search
-from vntwin.demand import feedback
+from vntwin.demand import feedback, progress
 from vntwin.errors import NotFound, SearchQueryError, ValidationError, VntwinError
 from vntwin.quality.rules import DIMENSIONS
 from vntwin.twin.build import twin_store
 from vntwin.web import maplayers
 from vntwin.web.assets import maplibre_available
 from vntwin.web.context import Page, page
-from vntwin.web.messages import QUALITY_LABELS
+from vntwin.web.messages import QUALITY_LABELS, TARGET_LABELS
 from vntwin.web.search import SearchForm, pages, quote_value
 from vntwin.web.snippets import dataset_snippets
 
@@ -157,13 +157,15 @@ def router() -> APIRouter:
             org = groups.group_show(p.cat, p.actor, name, organization=True,
                                     include_users=False)
             form.chosen.pop("organization", None)
-            return {"org": org, **_search(p, form, [f"owner_org:{quote_value(org['id'])}"])}
+            return {"org": org, "programme": progress.agency_progress(p.cat, org["id"]),
+                    **_search(p, form, [f"owner_org:{quote_value(org['id'])}"])}
 
         try:
             data = await run_in_threadpool(work)
         except NotFound:
             return p.render("error.html", status=404, status_code=404)
         return p.render("organization.html", form=form, translated=translated,
+                        target_labels=TARGET_LABELS,
                         paging=pages(data["found"]["count"], form.page), **data)
 
     return pages_router
