@@ -207,6 +207,17 @@ def test_dashboard_receives_a_pushed_alert(site, page):
     assert "87" in item.inner_text()
     assert "Cảnh báo mới: PM2.5 vượt ngưỡng" in page.locator("#live-announcer").inner_text()
     _ok(page, "dashboard-alert")
+    # the same value is a live layer of the map: switched on, its sensor is drawn
+    page.goto(site + "/map")
+    page.wait_for_selector("#map[data-ready]", state="attached", timeout=30_000)
+    page.get_by_label("Tìm lớp dữ liệu").fill("pm2.5")
+    label = page.locator("#layer-list label", has_text="cảm biến trực tuyến")
+    label.click()
+    assert page.locator("#active-list .legend li").count() >= 1
+    page.wait_for_function(
+        "() => window.vntwinMap.querySourceFeatures('live:live-pm2-5').length > 0",
+        timeout=10_000)
+    _ok(page, "map-live")
 
 
 def test_requests_page(site, page):

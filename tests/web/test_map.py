@@ -89,3 +89,29 @@ def test_dataset_page_shows_the_map_preview(client, twin):
     assert 'id="preview-map"' in page and 'data-layer="dia-danh--places_vn"' in page
     assert "/ogc/collections/dia-danh--places_vn/items?limit=10" in page  # OGC snippet
     assert "/map?layer=dia-danh--places_vn" in page
+
+
+def test_live_sensors_are_a_map_layer(client, cat):
+    from tests.live.conftest import make_source, make_station, now_iso
+
+    from vntwin.live.ingest import Incoming, Ingestor
+
+    assert not [e for e in client.get("/map/layers.json").json()["layers"]
+                if e["kind"] == "live"]
+    source, _ = make_source(cat, "so-tnmt-ha-noi")
+    streams = [make_station(cat, source, name=f"Trạm {i}", coords=[105.80 + i / 100, 21.02])
+               for i in range(3)]
+    Ingestor(cat).submit([Incoming({"phenomenonTime": now_iso(-60), "result": value}, stream)
+                          for stream, value in zip(streams, (12.5, 48.0, 87.0), strict=True)])
+    (live,) = [e for e in client.get("/map/layers.json").json()["layers"]
+               if e["kind"] == "live"]
+    assert live["id"] == "live-pm2-5" and live["sensors"] == 3
+    assert (live["min"], live["max"]) == (12.5, 87.0) and len(live["breaks"]) == 4
+    r = client.get("/map/live/live-pm2-5.geojson")
+    assert r.headers["content-type"].startswith("application/geo+json")
+    features = r.json()["features"]
+    assert sorted(f["properties"]["value"] for f in features) == [12.5, 48.0, 87.0]
+    first = next(f for f in features if f["properties"]["value"] == 12.5)
+    assert first["geometry"]["coordinates"] == [105.80, 21.02]
+    assert first["properties"]["province_code"] == "01" and first["properties"]["h3"]
+    assert client.get("/map/live/live-nothing.geojson").json()["features"] == []

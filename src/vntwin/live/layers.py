@@ -141,3 +141,45 @@ def attach_layers(cat: Catalog) -> None:
         return live_layers(catalog, area) if catalog is not None else {}
 
     query.EXTRA_LAYERS[twin_store(cat).path.resolve()] = provider
+
+
+def map_entries(cat: Catalog) -> list[dict[str, Any]]:
+    """The live layers for the map's layer picker: one per observed property with fresh
+    values, with quintile legend breaks of the current values (as the grid layers have).
+    """
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in latest_rows(cat):
+        groups[layer_name(row["property"])].append(row)
+    entries = []
+    for layer, items in sorted(groups.items()):
+        values = sorted(float(r["result"]) for r in items)
+        units = sorted({r["unit"] for r in items if r["unit"]})
+        breaks = [values[min(len(values) - 1, int(len(values) * q / 5))] for q in range(1, 5)]
+        entries.append({
+            "id": layer, "layer": layer, "kind": "live", "variable": "value",
+            "title": items[0]["property"], "dataset": None, "unit": ", ".join(units) or None,
+            "min": values[0], "max": values[-1], "breaks": breaks, "sensors": len(values),
+            "valid_time": iso(max(r["time"] for r in items)),
+            "simulated": any(is_simulated(r["ds_properties"], r["thing_properties"])
+                             for r in items)})
+    return entries
+
+
+def sensor_features(cat: Catalog, layer: str) -> dict[str, Any]:
+    """The sensors of one live layer with their newest values, as GeoJSON (for the map:
+    a point per datastream; its ``h3`` lets a click show the whole cell).
+    """
+    features = []
+    for row in latest_rows(cat):
+        if layer_name(row["property"]) != layer or row["lat"] is None or row["lon"] is None:
+            continue
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "properties": {
+                "value": row["result"], "unit": row["unit"], "time": iso(row["time"]),
+                "datastream": row["datastream"], "datastream_id": row["datastream_id"],
+                "thing": row["thing"], "h3": format(int(row["h3"]), "x") if row["h3"] else None,
+                "province_code": row["province_code"], "commune_code": row["commune_code"],
+                "simulated": is_simulated(row["ds_properties"], row["thing_properties"])}})
+    return {"type": "FeatureCollection", "features": features}

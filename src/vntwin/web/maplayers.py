@@ -22,6 +22,7 @@ import shapely
 
 from vntwin.catalog.service import Catalog
 from vntwin.errors import NotFound, ValidationError
+from vntwin.live.layers import map_entries as live_map_entries
 from vntwin.twin import tiles
 from vntwin.twin.admin import AdminUnits
 from vntwin.twin.features import GRID_PREFIX
@@ -121,7 +122,7 @@ def map_layers(cat: Catalog, store: TwinStore) -> dict[str, Any]:
             "variable_kind": meta.get("kind"), "unit": meta.get("unit"),
             "canonical": meta.get("canonical"), "min": stat["min"], "max": stat["max"],
             "breaks": stat["breaks"], "cells": stat["cells"], "times": stat["times"]})
-    return {"layers": [*vectors, *grids]}
+    return {"layers": [*vectors, *grids, *live_map_entries(cat)]}
 
 
 # -- the base map: administrative boundaries --------------------------------------------

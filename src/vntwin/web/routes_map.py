@@ -17,6 +17,7 @@ from vntwin.api.ogc import MVT
 from vntwin.api.problems import problem
 from vntwin.catalog.service import Catalog
 from vntwin.errors import VntwinError
+from vntwin.live.layers import sensor_features
 from vntwin.twin.build import twin_store
 from vntwin.web import maplayers
 from vntwin.web.assets import maplibre_available
@@ -50,6 +51,8 @@ def map_strings(p: Page) -> dict[str, str]:
         "feature": p._("Feature of %(layer)s"),
         "cells": p._("%(n)s cells"),
         "no_data": p._("no data"),
+        "live": p._("live sensors, newest values"),
+        "simulated": p._("simulated"),
     }
 
 
@@ -76,6 +79,13 @@ def router() -> APIRouter:
             return await run_in_threadpool(maplayers.map_layers, cat, twin_store(cat))
         except VntwinError as exc:
             return problem(exc)
+
+    @api.get("/map/live/{layer}.geojson", name="map_live",
+             summary="Sensors of a live layer with their newest values (GeoJSON)")
+    async def live(request: Request, layer: str) -> Any:
+        body = await run_in_threadpool(sensor_features, request.app.state.catalog, layer)
+        return JSONResponse(body, media_type="application/geo+json",
+                            headers={"Cache-Control": "no-store"})
 
     @api.get("/map/units/provinces.json", name="map_provinces",
              summary="The 34 provinces (2025): code, name, bounding box")

@@ -94,6 +94,9 @@
   // -- layer list --------------------------------------------------------------------
   function kindLabel(entry) {
     if (entry.kind === "grid") { return "H3 · " + (entry.variable_kind || "") + unitText(entry); }
+    if (entry.kind === "live") {
+      return T.live + unitText(entry) + (entry.simulated ? " · " + T.simulated : "");
+    }
     return T[{point: "points", line: "lines", polygon: "areas"}[entry.kind]] || entry.kind;
   }
   function renderList() {
@@ -155,8 +158,27 @@
     return {id: "ogc:" + entry.collection,
             tiles: absolute(fill(root.getAttribute("data-ogc-tiles"), {id: entry.collection}))};
   }
+  // Live sensors: a GeoJSON source fetched again every LIVE_REFRESH_MS while shown.
+  var LIVE_REFRESH_MS = 30000;
+  function liveUrl(entry) { return absolute(fill(root.getAttribute("data-live"), {layer: entry.layer})); }
+  function switchOnLive(entry) {
+    var src = "live:" + entry.layer;
+    if (!map.getSource(src)) { map.addSource(src, {type: "geojson", data: liveUrl(entry)}); }
+    var mapLayer = "layer:" + entry.id;
+    map.addLayer({id: mapLayer, source: src, type: "circle",
+                  paint: {"circle-color": gridPaint(entry), "circle-radius": 7,
+                          "circle-stroke-color": "#000", "circle-stroke-width": 1}},
+                 "commune-selected");
+    var timer = window.setInterval(function () {
+      var source = map.getSource(src);
+      if (source) { source.setData(liveUrl(entry)); }
+    }, LIVE_REFRESH_MS);
+    active[entry.id] = {entry: entry, mapLayer: mapLayer, source: src, time: null, timer: timer};
+    renderActive();
+  }
   function switchOn(entry) {
     if (active[entry.id]) { return; }
+    if (entry.kind === "live") { switchOnLive(entry); return; }
     var time = entry.times && entry.times.length ? entry.times[entry.times.length - 1] : null;
     var src = sourceFor(entry, time);
     if (!map.getSource(src.id)) {
@@ -188,6 +210,7 @@
   function switchOff(entry) {
     var item = active[entry.id];
     if (!item) { return; }
+    if (item.timer) { window.clearInterval(item.timer); }
     map.removeLayer(item.mapLayer);
     var stillUsed = Object.keys(active).some(function (k) {
       return k !== entry.id && active[k].source === item.source;
@@ -200,7 +223,7 @@
 
   function legendFor(entry) {
     var ul = el("ul", {"class": "legend", "aria-label": T.legend});
-    if (entry.kind !== "grid") {
+    if (entry.kind !== "grid" && entry.kind !== "live") {
       var li = el("li");
       var sw = el("span", {"class": "swatch", "aria-hidden": "true"});
       sw.style.background = VECTOR_COLOURS[entry.index % VECTOR_COLOURS.length];
