@@ -384,16 +384,17 @@ def diagnose(data_dir: Path, admin_dir: Path, national: nd.NationalSet,
     try:
         seconds, cols = _timed(lambda: features.collections(cat, TwinStore(
             data_dir / "twin.duckdb")))
-        out.append((f"`features.collections()` ({len(cols)} collections; every OGC items "
-                    "or tile request calls it through `features.find`)", seconds))
+        out.append((f"`features.collections()` ({len(cols)} collections, first call in "
+                    "this process: every file's Parquet footer, then cached by hash)",
+                    seconds))
     finally:
         cat.close()
     spec = next(s for s in national.specs if s.kind == "raster")
     with rasterio.open(national.path(spec)) as src:
         seconds, index = _timed(lambda: RasterCellIndex.build(src.transform, src.crs,
                                                               src.shape, nd.RES, grid))
-    out.append(("`RasterCellIndex.build` for the national 1 km raster grid (rebuilt for "
-                "every raster by the fusion)", seconds))
+    out.append(("`RasterCellIndex.build` for the national 1 km raster grid (built once "
+                "per raster grid in a fusion run: `raster.shared_index`)", seconds))
     seconds, _ = _timed(lambda: fuse_raster(national.path(spec), nd.RES, index=index))
     out.append(("`fuse_raster` of one raster with that index passed in", seconds))
     return out
@@ -625,7 +626,10 @@ def _markdown(quick_run: bool, national: nd.NationalSet, man: dict[str, Any], wa
         f"Wall time {fuse_s:.1f} s in `fuse_catalog` ({fusion['process_seconds']:.1f} s for "
         f"the whole process, {fusion['cpu_seconds']:.0f} s CPU), peak RSS "
         f"{fusion['peak_rss_mib']:,.0f} MiB; territory grid "
-        f"{float(phases.get('setup', {}).get('grid', 0)):.1f} s. Numba kernels warmed "
+        f"{float(phases.get('setup', {}).get('grid', 0)):.1f} s; compaction of the store "
+        f"(`TwinStore.compact`, clustering the values by cell) "
+        f"{float(fusion.get('compact_seconds', 0)):.1f} s; polygons repaired with "
+        f"`make_valid` {sum(fusion.get('repaired', {}).values()):,}. Numba kernels warmed "
         f"beforehand ({warm_s:.1f} s; a first run on an empty numba cache compiles for "
         f"about 20–30 s more). Twin store: {stored['bytes'] / 1e9:.2f} GB, "
         f"{sum(v['rows'] for v in stored['by_kind'].values()):,} values. Per kind (seconds; "

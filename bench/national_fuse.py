@@ -32,6 +32,7 @@ from vntwin.twin.store import TwinStore  # noqa: E402
 
 PHASES: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
 _current = {"kind": "setup"}
+COMPACT = {"seconds": 0.0}  # TwinStore.compact at the end of fuse_catalog
 
 
 def _timed(phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,15 +49,25 @@ def _timed(phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 def _instrument() -> None:
     read = build.read_layer
 
-    def read_layer(cat: Catalog, source: Any) -> Any:
+    def read_layer(cat: Catalog, source: Any, **kwargs: Any) -> Any:
         _current["kind"] = source.kind
-        return read(cat, source)
+        return read(cat, source, **kwargs)
 
     build.read_layer = _timed("read", read_layer)  # type: ignore[assignment]
     build.plan_columns = _timed("plan", build.plan_columns)  # type: ignore[assignment]
     build.variable_kinds = _timed("plan", build.variable_kinds)  # type: ignore[assignment]
     fuse.fuse_layer = _timed("fuse", fuse.fuse_layer)  # type: ignore[assignment]
     TwinStore.replace_layer = _timed("store", TwinStore.replace_layer)  # type: ignore[method-assign]
+    compact = TwinStore.compact
+
+    def compact_timed(self: TwinStore, **kwargs: Any) -> bool:
+        started = time.perf_counter()
+        try:
+            return compact(self, **kwargs)
+        finally:
+            COMPACT["seconds"] += time.perf_counter() - started
+
+    TwinStore.compact = compact_timed  # type: ignore[method-assign]
     build._grid = _timed("grid", build._grid)  # type: ignore[assignment]
     TwinStore.set_grid = _timed("grid", TwinStore.set_grid)  # type: ignore[method-assign]
 
@@ -101,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         "before_exit_seconds": time.perf_counter() - STARTED,
         "fused": report.fused, "skipped": len(report.skipped), "failed": report.failed,
         "removed": report.removed, "layer_seconds": report.seconds, "kinds": kinds,
+        "repaired": report.repaired, "compacted": report.compacted,
+        "compact_seconds": COMPACT["seconds"],
         "phases": {k: dict(v) for k, v in PHASES.items()},
         "peak_rss_mib": _hwm_mib(), "cpu_seconds": usage.ru_utime + usage.ru_stime,
     }, indent=1))

@@ -105,3 +105,71 @@ def _tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:
     x = int((lon + 180) / 360 * n)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
     return x, y
+
+
+def _store_layer(cat, frame: gpd.GeoDataFrame, path: Path, **options) -> StoredUpload:
+    frame.to_parquet(path, index=False, **options)
+    from vntwin.catalog.resources import store_file
+
+    return store_file(cat, path, path.name)
+
+
+def test_collections_read_footers_and_follow_a_new_version(cat, org, tmp_path):
+    """The extent comes from the GeoParquet footer, cached by content hash: a new version
+    of the layer (a new file) shows its own extent at once."""
+    from vntwin.twin import features
+    from vntwin.twin.build import twin_store
+
+    frame = _hanoi_communes()
+    upload = _store_layer(cat, frame, tmp_path / "v1.parquet", write_covering_bbox=True)
+    pkg = packages.create(cat, SYSTEM, {"name": "xa-v", "owner_org": org["name"]})
+    res = resources.create(cat, SYSTEM, {"package_id": pkg["id"], "name": "xa",
+                                         "format": "GeoParquet", "twin_layer": "xa",
+                                         "twin_kind": "point"}, upload)
+    store = twin_store(cat)
+    (first,) = features.collections(cat, store)
+    assert first.bbox == pytest.approx(tuple(frame.total_bounds))
+    moved = frame.set_geometry(frame.geometry.translate(0.5, 0.25))
+    resources.update(cat, SYSTEM, {"id": res["id"]},
+                     _store_layer(cat, moved, tmp_path / "v2.parquet"), patch=True)
+    (second,) = features.collections(cat, store)
+    assert second.bbox == pytest.approx(tuple(moved.total_bounds))
+    assert features.find(cat, store, second.id).bbox == second.bbox
+    page, matched = features.features_in(cat, second.source, tuple(moved.total_bounds), 5)
+    assert matched == len(moved) and len(page) == 5
+
+
+@pytest.mark.parametrize("covering", [True, False])
+def test_features_in_reads_the_rows_of_a_box(cat, org, tmp_path, covering):
+    """Rows found through the cached boxes (covering column, or computed) and read by row
+    group are those a full read and an exact intersection give, ids and pages included."""
+    import numpy as np
+    import shapely
+
+    from vntwin.twin import features
+    from vntwin.twin.layers import layer_sources
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    x, y = rng.uniform(105, 106, n), rng.uniform(20, 21, n)
+    lines = shapely.linestrings(np.stack([np.c_[x, y], np.c_[x + 0.05, y + 0.02]], 1))
+    frame = gpd.GeoDataFrame({"k": np.arange(n), "ten": [f"f{i}" for i in range(n)]},
+                             geometry=lines, crs="EPSG:4326")
+    upload = _store_layer(cat, frame, tmp_path / "lines.parquet", row_group_size=400,
+                          write_covering_bbox=covering)
+    pkg = packages.create(cat, SYSTEM, {"name": "duong", "owner_org": org["name"]})
+    resources.create(cat, SYSTEM, {"package_id": pkg["id"], "name": "d",
+                                   "format": "GeoParquet", "twin_layer": "d",
+                                   "twin_kind": "line"}, upload)
+    (source,) = layer_sources(cat)
+    for _ in range(5):
+        w, s = rng.uniform(105, 105.9), rng.uniform(20, 20.9)
+        box = (w, s, w + 0.08, s + 0.05)
+        hit = np.flatnonzero(shapely.intersects(frame.geometry.values, shapely.box(*box)))
+        page, matched = features.features_in(cat, source, box, 7, offset=3)
+        assert matched == len(hit) and list(page.index) == list(hit[3:10])
+        assert list(page["ten"]) == [f"f{i}" for i in hit[3:10]]
+        assert shapely.equals(page.geometry.values, frame.geometry.values[hit[3:10]]).all()
+    page, matched = features.features_in(cat, source, None, 5, offset=798)
+    assert matched == n and list(page.index) == list(range(798, 803))
+    assert list(page["k"]) == list(range(798, 803))

@@ -83,3 +83,18 @@ def test_cli_and_api(twin, client):
     total = query.in_bbox(twin_store(twin), 100, 5, 115, 25)["layers"]["dia-danh--places_vn"]
     assert sum(f["properties"]["count"] for f in grid["features"]) == total["count"]["value"]
     assert grid["numberMatched"] == len(grid["features"]) > 0
+
+
+def test_fusion_counts_polygons_repaired_in_the_plane_and_compacts(cat, org, tmp_path):
+    """A polygon valid in lon/lat but self-intersecting once projected (see the polygon
+    kernel's test) passes ingest, is repaired by the fusion and counted in its report."""
+    import shapely
+
+    notch = shapely.Polygon([(105, 20), (107, 20), (107, 21), (106.01, 21), (106, 20 + 1e-6),
+                             (105.99, 21), (105, 21)])
+    path = tmp_path / "vung.geojson"
+    gpd.GeoDataFrame({"dan_so": [1000.0]}, geometry=[notch], crs=4326).to_file(path)
+    ingest_file(cat, SYSTEM, path, dataset="vung", org=org["name"], title="Vùng")
+    report = fuse_catalog(cat, res=6)
+    assert report.failed == {} and list(report.repaired.values()) == [1], report
+    assert report.compacted and not twin_store(cat).needs_compaction()

@@ -32,6 +32,8 @@ class FuseReport:
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    compacted: bool = False  # cell_values rewritten clustered by cell (TwinStore.compact)
+    repaired: dict[str, int] = field(default_factory=dict)  # layer -> polygons made valid
 
 
 def twin_store(cat: Catalog) -> TwinStore:
@@ -89,15 +91,18 @@ def _fingerprint(source: LayerSource, res: int, done: dict[str, str]) -> str:
 
 
 def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
-                grid: pd.DataFrame | None, hexes: HexGrid | None = None) -> int:
+                grid: pd.DataFrame | None, hexes: HexGrid | None = None,
+                report: FuseReport | None = None) -> int:
     """Fuse one layer and swap it into the store; returns the number of values.
 
     ``hexes`` is the territory's grid: every layer lands on the same cells, and what lies
-    outside the territory is left out (totals are "inside the territory").
+    outside the territory is left out (totals are "inside the territory"). Polygons
+    repaired on the way (``shapely.make_valid``) are counted in ``report.repaired``.
     """
     from vntwin.twin.fuse import fuse_layer
+    from vntwin.twin.fuse.polygons import REPAIRED_ATTR
 
-    layer = read_layer(cat, source)
+    layer = read_layer(cat, source, for_fusion=True)
     plan = plan_columns(layer, source.extras)
     unit_cells = None
     if layer.kind == "table":
@@ -116,6 +121,9 @@ def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
             unit_cells["weight"] = unit_cells["weight"].fillna(0.0)
     values = fuse_layer(layer, res, extensive=plan.extensive, intensive=plan.intensive,
                         categorical=plan.categorical, unit_cells=unit_cells, grid=hexes)
+    repaired = int(values.attrs.get(REPAIRED_ATTR, 0))
+    if report is not None and repaired:
+        report.repaired[source.name] = repaired
     kinds = variable_kinds(layer, plan, sorted(values["variable"].unique()))
     record = LayerRecord(source.name, source.dataset_id, source.dataset_name,
                          source.resource_id, _fingerprint(source, res, store.fingerprints()),
@@ -126,8 +134,13 @@ def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
 
 
 def fuse_catalog(cat: Catalog, res: int | None = None, *, force: bool = False,
-                 progress: Progress | None = None) -> FuseReport:
-    """Fuse every public twin layer of the catalogue that changed since the last run."""
+                 progress: Progress | None = None, compact: bool = True) -> FuseReport:
+    """Fuse every public twin layer of the catalogue that changed since the last run.
+
+    At the end the store is compacted when it needs it (a first fusion, a store from before
+    the clustered layout, or many re-fused rows; see ``TwinStore.compact``), which keeps
+    lookups by cell fast; ``compact=False`` leaves that to a later run.
+    """
     store = twin_store(cat)
     res = res or cat.settings.h3_resolution
     grid: pd.DataFrame | None = None
@@ -155,11 +168,13 @@ def fuse_catalog(cat: Catalog, res: int | None = None, *, force: bool = False,
             hexes = HexGrid.from_cells(grid["h3"].to_numpy(), res)
         started = time.perf_counter()
         try:
-            fuse_source(cat, store, source, res, grid, hexes)
+            fuse_source(cat, store, source, res, grid, hexes, report)
         except VntwinError as exc:
             report.failed[source.name] = exc.message
             continue
         report.fused.append(source.name)
         report.seconds[source.name] = round(time.perf_counter() - started, 3)
     report.removed = store.drop_layers({s.name for s in sources})
+    if compact:
+        report.compacted = store.compact()
     return report

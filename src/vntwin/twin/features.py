@@ -11,11 +11,15 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import h3
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import shapely
 
 from vntwin.catalog.service import Catalog
@@ -24,7 +28,8 @@ from vntwin.twin.layers import LayerSource, layer_sources
 from vntwin.twin.store import TwinMissing, TwinStore
 
 GRID_PREFIX = "grid-"
-_CACHE_SIZE = 8
+VECTOR_KINDS = ("point", "line", "polygon")
+_CACHE_SIZE = 32  # layer files whose feature boxes stay in memory
 
 
 @dataclass(frozen=True)
@@ -40,55 +45,195 @@ class Collection:
     layer: str | None = None  # fused layer name, for grid collections
 
 
-class _FrameCache:
-    """The last few layer files read, keyed by content hash: files are immutable."""
+@dataclass(frozen=True)
+class FileMeta:
+    """What a collection listing needs of a layer file, from its Parquet footer only."""
+
+    rows: int
+    bbox: tuple[float, float, float, float] | None
+
+
+@dataclass
+class _Boxes:
+    """Every feature's bounding box (from the GeoParquet 1.1 ``bbox`` covering column
+    written at ingest, else computed once from the geometries) and where each row group
+    starts: enough to find the rows in a box and read only their row groups.
+    """
+
+    xmin: np.ndarray
+    ymin: np.ndarray
+    xmax: np.ndarray
+    ymax: np.ndarray
+    group_starts: np.ndarray  # first row of each row group, and the row count at the end
+
+
+class _FileCache:
+    """Per layer file, keyed by its content hash (files are immutable, so a new version of
+    a layer is a new key): the footer metadata (every listed file; a few hundred bytes
+    each) and the features' bounding boxes (the last ``_CACHE_SIZE`` files used).
+    """
 
     def __init__(self) -> None:
-        self._frames: OrderedDict[str, gpd.GeoDataFrame] = OrderedDict()
+        self._meta: dict[str, FileMeta] = {}
+        self._boxes: OrderedDict[str, _Boxes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, cat: Catalog, source: LayerSource) -> gpd.GeoDataFrame:
+    def meta(self, path: Path, sha256: str) -> FileMeta:
         with self._lock:
-            if source.sha256 in self._frames:
-                self._frames.move_to_end(source.sha256)
-                return self._frames[source.sha256]
-        frame = gpd.read_parquet(cat.uploads.path_for(source.sha256))
+            hit = self._meta.get(sha256)
+        if hit is not None:
+            return hit
+        footer = pq.read_metadata(path)
+        meta = FileMeta(footer.num_rows, _footer_bbox(footer) if footer.num_rows else None)
         with self._lock:
-            self._frames[source.sha256] = frame
-            while len(self._frames) > _CACHE_SIZE:
-                self._frames.popitem(last=False)
-        return frame
+            self._meta[sha256] = meta
+        return meta
+
+    def boxes(self, path: Path, sha256: str) -> _Boxes:
+        with self._lock:
+            if sha256 in self._boxes:
+                self._boxes.move_to_end(sha256)
+                return self._boxes[sha256]
+        boxes = _read_boxes(path)
+        with self._lock:
+            self._boxes[sha256] = boxes
+            while len(self._boxes) > _CACHE_SIZE:
+                self._boxes.popitem(last=False)
+        return boxes
 
 
-_frames = _FrameCache()
+def _geo(footer: pq.FileMetaData) -> dict[str, Any]:
+    raw = (footer.metadata or {}).get(b"geo")
+    return json.loads(raw) if raw else {}
+
+
+def _footer_bbox(footer: pq.FileMetaData) -> tuple[float, float, float, float] | None:
+    geo = _geo(footer)
+    column = geo.get("columns", {}).get(geo.get("primary_column", "geometry"), {})
+    bbox = column.get("bbox")
+    if bbox and len(bbox) == 4:
+        return (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
+    return None
+
+
+def _read_boxes(path: Path) -> _Boxes:
+    file = pq.ParquetFile(path)
+    geo = _geo(file.metadata)
+    primary = geo.get("primary_column", "geometry")
+    covering = geo.get("columns", {}).get(primary, {}).get("covering", {}).get("bbox")
+    sizes = [file.metadata.row_group(i).num_rows for i in range(file.num_row_groups)]
+    starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+    if covering:
+        column = covering["xmin"][0]
+        struct = file.read(columns=[column]).column(column).combine_chunks()
+        parts = [np.asarray(struct.field(covering[k][1]).to_numpy(zero_copy_only=False),
+                            dtype=np.float64) for k in ("xmin", "ymin", "xmax", "ymax")]
+    else:
+        geoms = shapely.from_wkb(file.read(columns=[primary]).column(primary)
+                                 .to_numpy(zero_copy_only=False))
+        parts = list(shapely.bounds(geoms).T)
+    return _Boxes(*parts, group_starts=starts)
+
+
+def _read_rows(path: Path, boxes: _Boxes, rows: np.ndarray) -> gpd.GeoDataFrame:
+    """The given rows (sorted row numbers) of a layer file, reading only their row
+    groups; the frame's index is the row number (the feature id).
+    """
+    file = pq.ParquetFile(path)
+    geo = _geo(file.metadata)
+    primary = geo.get("primary_column", "geometry")
+    covering = geo.get("columns", {}).get(primary, {}).get("covering", {}).get("bbox")
+    starts = boxes.group_starts
+    group_of = np.searchsorted(starts, rows, side="right") - 1
+    groups = np.unique(group_of)
+    if len(rows):
+        table = file.read_row_groups(groups.tolist())
+        table_starts = np.concatenate([[0], np.cumsum(np.diff(starts)[groups])[:-1]])
+        local = table_starts[np.searchsorted(groups, group_of)] + rows - starts[group_of]
+        table = table.take(pa.array(local, pa.int64()))
+    else:
+        table = file.schema_arrow.empty_table()
+    if covering and covering["xmin"][0] in table.column_names:
+        table = table.drop_columns([covering["xmin"][0]])
+    geometry = shapely.from_wkb(table.column(primary).to_numpy(zero_copy_only=False))
+    frame = table.drop_columns([primary]).to_pandas()
+    frame.index = pd.Index(rows, dtype=np.int64)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, index=frame.index),
+                            crs="EPSG:4326")
+
+
+def features_in(cat: Catalog, source: LayerSource,
+                bbox: tuple[float, float, float, float] | None, limit: int,
+                offset: int = 0) -> tuple[gpd.GeoDataFrame, int]:
+    """A page of a vector layer's features meeting ``bbox`` (all when None), in file
+    order, and how many match. Candidates come from the cached bounding boxes; only their
+    row groups are read, and their geometries tested exactly.
+    """
+    path = cat.uploads.path_for(source.sha256)
+    boxes = _files.boxes(path, source.sha256)
+    if bbox is None:
+        rows = np.arange(len(boxes.xmin), dtype=np.int64)
+        matched = len(rows)
+        return _read_rows(path, boxes, rows[offset:offset + limit]), matched
+    west, south, east, north = bbox
+    rows = np.flatnonzero((boxes.xmin <= east) & (boxes.xmax >= west)
+                          & (boxes.ymin <= north) & (boxes.ymax >= south))
+    box = shapely.box(west, south, east, north)
+    # a feature whose box meets the query box can still miss it (lines, polygons): test
+    # the candidates in order until the page is full, then count the rest exactly
+    frame = _read_rows(path, boxes, rows)
+    if len(frame):
+        frame = frame[shapely.intersects(frame.geometry.values, box)]
+    return frame.iloc[offset:offset + limit], len(frame)
+
+
+_files = _FileCache()
+
+
+def _collection(source: LayerSource, meta: FileMeta) -> Collection:
+    return Collection(source.name, source.name,
+                      f"Lớp {source.kind} của bộ dữ liệu {source.dataset_name}",
+                      "layer", meta.bbox, source=source)
+
+
+def _grid_collection(layer: str, res: int) -> Collection:
+    return Collection(f"{GRID_PREFIX}{layer}", f"{layer} (lưới H3)",
+                      f"Lớp {layer} hợp nhất trên lưới H3 độ phân giải {res}", "grid", None,
+                      layer=layer)
 
 
 def collections(cat: Catalog, store: TwinStore) -> list[Collection]:
-    """Every vector layer and every fused layer on the grid."""
+    """Every vector layer and every fused layer on the grid. Extents and counts come from
+    each file's Parquet footer, cached by content hash: no geometry is read.
+    """
     out: list[Collection] = []
     for source in layer_sources(cat):
-        if source.kind in ("point", "line", "polygon"):
-            frame = _frames.get(cat, source)
-            bounds = tuple(float(v) for v in frame.total_bounds) if len(frame) else None
-            out.append(Collection(source.name, source.name,
-                                  f"Lớp {source.kind} của bộ dữ liệu {source.dataset_name}",
-                                  "layer", bounds, source=source))  # type: ignore[arg-type]
+        if source.kind in VECTOR_KINDS:
+            out.append(_collection(source, _files.meta(cat.uploads.path_for(source.sha256),
+                                                       source.sha256)))
     try:
         fused = store.layers()
     except TwinMissing:
         fused = []
-    for layer in fused:
-        out.append(Collection(f"{GRID_PREFIX}{layer['layer']}", f"{layer['layer']} (lưới H3)",
-                              f"Lớp {layer['layer']} hợp nhất trên lưới H3 độ phân giải "
-                              f"{layer['res']}", "grid", None, layer=layer["layer"]))
+    out.extend(_grid_collection(layer["layer"], layer["res"]) for layer in fused)
     return out
 
 
 def find(cat: Catalog, store: TwinStore, collection_id: str) -> Collection:
-    """One collection by id."""
-    for item in collections(cat, store):
-        if item.id == collection_id:
-            return item
+    """One collection by id, reading only that collection's metadata."""
+    if collection_id.startswith(GRID_PREFIX):
+        layer = collection_id.removeprefix(GRID_PREFIX)
+        try:
+            with store.read() as con:
+                row = con.execute("SELECT res FROM layers WHERE layer = ?", [layer]).fetchone()
+        except TwinMissing:
+            row = None
+        if row is not None:
+            return _grid_collection(layer, int(row[0]))
+    for source in layer_sources(cat):
+        if source.kind in VECTOR_KINDS and source.name == collection_id:
+            return _collection(source, _files.meta(cat.uploads.path_for(source.sha256),
+                                                   source.sha256))
     raise NotFound(f"collection {collection_id!r} not found")
 
 
@@ -112,12 +257,7 @@ def layer_items(cat: Catalog, col: Collection, bbox: tuple[float, float, float, 
     """A page of a vector layer's features, and how many match."""
     _check_bbox(bbox)
     assert col.source is not None
-    frame = _frames.get(cat, col.source)
-    if bbox is not None:
-        frame = frame.iloc[frame.sindex.query(shapely.box(*bbox), predicate="intersects")]
-        frame = frame.sort_index()
-    matched = len(frame)
-    page = frame.iloc[offset:offset + limit]
+    page, matched = features_in(cat, col.source, bbox, limit, offset)
     features = []
     for fid, row in zip(page.index, page.itertuples(index=False), strict=True):
         props = {k: _json_value(v) for k, v in row._asdict().items() if k != "geometry"}
@@ -131,14 +271,14 @@ def layer_items(cat: Catalog, col: Collection, bbox: tuple[float, float, float, 
 def layer_item(cat: Catalog, col: Collection, fid: str) -> dict[str, Any]:
     """One feature by id (its row number in the layer file)."""
     assert col.source is not None
-    frame = _frames.get(cat, col.source)
     try:
         index = int(fid)
     except ValueError:
         raise NotFound(f"feature {fid!r} not found") from None
-    if index not in frame.index:
+    rows = _files.meta(cat.uploads.path_for(col.source.sha256), col.source.sha256).rows
+    if not 0 <= index < rows:
         raise NotFound(f"feature {fid!r} not found")
-    features, _ = layer_items(cat, col, None, 1, int(frame.index.get_loc(index)))
+    features, _ = layer_items(cat, col, None, 1, index)
     return features[0]
 
 

@@ -28,3 +28,6 @@ class Layer:
     encoding: str | None = None
     report: list[str] = field(default_factory=list)
     schema: list[dict[str, str]] = field(default_factory=list)
+    # a point layer read for fusion as coordinates: ``frame`` holds the attributes only
+    # and ``coords`` the (longitude, latitude) arrays, NaN for a missing point
+    coords: tuple[Any, Any] | None = None

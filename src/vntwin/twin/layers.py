@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from vntwin.catalog.models import Package, Resource
@@ -65,9 +67,48 @@ def fingerprint(source: LayerSource, res: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_layer(cat: Catalog, source: LayerSource) -> Layer:
-    """The stored file as a Layer, ready for fusion."""
+def _is_wgs84(crs: Any) -> bool:
+    if crs is None:  # GeoParquet's default: OGC:CRS84
+        return True
+    ident = crs.get("id", {}) if isinstance(crs, dict) else {}
+    return (ident.get("authority"), ident.get("code")) in (("EPSG", 4326), ("OGC", "CRS84"))
+
+
+def read_point_coords(path: Any) -> Layer | None:
+    """A Point-only GeoParquet in EPSG:4326 with the GeoParquet 1.1 ``bbox`` covering
+    column (what ingest writes) as attributes and coordinate arrays, the geometries never
+    decoded: a point's box is the point. None for any other file.
+    """
+    footer = pq.read_metadata(path)
+    geo = json.loads((footer.metadata or {}).get(b"geo", b"{}"))
+    primary = geo.get("primary_column", "geometry")
+    meta = geo.get("columns", {}).get(primary, {})
+    covering = meta.get("covering", {}).get("bbox")
+    if meta.get("geometry_types") != ["Point"] or not covering or not _is_wgs84(
+            meta.get("crs")):
+        return None
+    names = [n for n in pq.read_schema(path).names if n != primary]
+    table = pq.read_table(path, columns=names)
+    box = table.column(covering["xmin"][0]).combine_chunks()
+    lon, lat = (np.asarray(box.field(covering[k][1]).to_numpy(zero_copy_only=False),
+                           dtype=np.float64) for k in ("xmin", "ymin"))
+    if box.null_count:  # a missing geometry has a missing box
+        missing = box.is_null().to_numpy(zero_copy_only=False)
+        lon, lat = np.where(missing, np.nan, lon), np.where(missing, np.nan, lat)
+    frame = table.drop_columns([covering["xmin"][0]]).to_pandas()
+    return Layer(name="", kind="point", frame=frame, coords=(lon, lat))
+
+
+def read_layer(cat: Catalog, source: LayerSource, *, for_fusion: bool = False) -> Layer:
+    """The stored file as a Layer, ready for fusion. ``for_fusion`` reads a point layer
+    as coordinates when it can (:func:`read_point_coords`), about twice as fast.
+    """
     path = cat.uploads.path_for(source.sha256)
+    if for_fusion and source.kind == "point":
+        points = read_point_coords(path)
+        if points is not None:
+            points.name = source.name
+            return points
     if source.kind == "raster":
         return Layer(name=source.name, kind="raster", raster_path=path)
     if source.kind == "table":

@@ -105,6 +105,11 @@ def merge_twins(inputs: list[Path], out: Path, *, policy: Policy = "priority",
         tmp.unlink(missing_ok=True)
         raise
     con.close()
+    try:
+        TwinStore(tmp).compact()  # cluster cell_values for lookups by cell (store.py)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, out)
     return report
 

@@ -93,32 +93,83 @@ def cell_index(value: str | int) -> int:
     return index
 
 
+# One cell's rows, read by a constant filter on h3 (the store's zone maps skip every row
+# group but the cell's bucket; see store.py) and aggregated in Python: over one cell every
+# kind's aggregate is the latest value itself, except an intensive one whose weight is 0.
+_CELL = """
+    SELECT v.layer, v.variable, v.value, v.valid_time, k.kind, k.unit, k.canonical, k.weight
+    FROM cell_values v LEFT JOIN variables k USING (layer, variable)
+    WHERE v.h3 = ?::UBIGINT AND (v.valid_time IS NULL OR ?::TIMESTAMPTZ IS NULL
+                                 OR v.valid_time <= ?::TIMESTAMPTZ)
+"""
+
+
+def _latest_in_cell(rows: list[tuple[Any, ...]]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Per (layer, variable) the row ``_LATEST`` keeps: the latest time, timeless last."""
+    latest: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for row in rows:
+        key, seen = (row[0], row[1]), latest.get((row[0], row[1]))
+        if seen is None or (row[3] is not None and (seen[3] is None or row[3] > seen[3])):
+            latest[key] = row
+    return latest
+
+
+def _cell_layers(con: duckdb.DuckDBPyConnection, index: int,
+                 when: datetime | None) -> dict[str, dict[str, Any]]:
+    """What ``_AGGREGATE`` gives for a one-cell area, without its joins and windows."""
+    latest = _latest_in_cell(con.execute(_CELL, [index, when, when]).fetchall())
+    rows = []
+    for (layer, variable), (_, _, value, valid_time, kind, unit, canonical,
+                            weight) in sorted(latest.items()):
+        if kind is None:  # no variables row: the SQL join leaves it out too
+            continue
+        if kind not in ("extensive", "count", "fraction", "min", "max"):
+            w = latest.get((layer, weight))
+            w_value = 1.0 if w is None else w[2]
+            value = None if w_value == 0 else value * w_value / w_value
+        rows.append((layer, variable, kind, unit, canonical, value, 1, valid_time))
+    return _nest(rows)
+
+
+def _at_cell(con: duckdb.DuckDBPyConnection, index: int, when: datetime | None) -> dict:
+    unit = con.execute("SELECT province_code, commune_code, lat, lon FROM cells "
+                       "WHERE h3 = ?::UBIGINT", [index]).fetchone()
+    return {"h3": h3.int_to_str(index), "res": h3.get_resolution(h3.int_to_str(index)),
+            "province_code": unit[0] if unit else None,
+            "commune_code": unit[1] if unit else None,
+            "inside_territory": unit is not None, "as_of": when.isoformat() if when else None,
+            "layers": _cell_layers(con, index, when)}
+
+
 def at_cell(store: TwinStore, cell: str | int, as_of: str | datetime | None = None) -> dict:
     """All layers' values in one cell, with the cell's administrative units."""
     index = cell_index(cell)
     when = _as_of(as_of)
     with store.read() as con:
-        unit = con.execute("SELECT province_code, commune_code, lat, lon FROM cells "
-                           "WHERE h3 = ?", [index]).fetchone()
-        _, layers = _run(con, "SELECT ?::UBIGINT AS h3", [index], when)
-    return {"h3": h3.int_to_str(index), "res": h3.get_resolution(h3.int_to_str(index)),
-            "province_code": unit[0] if unit else None,
-            "commune_code": unit[1] if unit else None,
-            "inside_territory": unit is not None, "as_of": when.isoformat() if when else None,
-            "layers": {**layers, **_extra_layers(store, when, cells=[index])}}
+        out = _at_cell(con, index, when)
+    out["layers"] = {**out["layers"], **_extra_layers(store, when, cells=[index])}
+    return out
 
 
 def at_point(store: TwinStore, lat: float, lon: float,
              as_of: str | datetime | None = None) -> dict:
-    """All layers' values at a place: the values of the grid cell that holds it."""
+    """All layers' values at a place: the values of the grid cell that holds it (one
+    connection to the store: its resolution, then the cell).
+    """
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValidationError({"lat": ["latitude must be in [-90, 90] and longitude in "
                                        "[-180, 180]"]})
-    res = store.resolution()
-    if res is None:
+    if not store.path.exists():
         raise NotFound("no twin has been built yet: run `vntwin fuse`")
-    cell = h3.str_to_int(h3.latlng_to_cell(lat, lon, res))
-    return {"lat": lat, "lon": lon, **at_cell(store, cell, as_of)}
+    when = _as_of(as_of)
+    with store.read() as con:
+        row = con.execute("SELECT value FROM meta WHERE key = 'res'").fetchone()
+        if row is None:
+            raise NotFound("no twin has been built yet: run `vntwin fuse`")
+        index = h3.str_to_int(h3.latlng_to_cell(lat, lon, int(row[0])))
+        out = _at_cell(con, index, when)
+    out["layers"] = {**out["layers"], **_extra_layers(store, when, cells=[index])}
+    return {"lat": lat, "lon": lon, **out}
 
 
 def in_unit(store: TwinStore, code: str, as_of: str | datetime | None = None) -> dict:

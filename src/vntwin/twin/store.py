@@ -14,6 +14,18 @@ Tables:
 
 DuckDB allows one writing process: ``vntwin fuse`` writes, the server opens the file
 read-only per request and answers "being updated" while a fusion holds it.
+
+Layout of ``cell_values`` (what makes lookups by cell fast): each layer's rows are inserted
+sorted by cell, and :meth:`TwinStore.compact` rewrites the table clustered by the cell's
+coarse ancestor (``bucket_shift``: resolution ``res - 4``, ~1,800 km² at res 8), then by
+layer and cell. DuckDB keeps a min/max zone map per row group, so a query for one cell or
+one administrative unit reads the few row groups of its buckets instead of the whole table,
+and a query for one layer in a bounding box reads only that layer's slices of the buckets
+in the box. Rows appended since the last compaction (re-fused layers) are sorted runs of
+their own; ``vntwin fuse`` compacts again once they make up ``COMPACT_FRACTION`` of the
+table. A store written before this layout has no ``meta.layout``: it is read as it is
+(correct, only slower) and rewritten by the next fusion (or by ``compact()``). A
+compaction is one transaction: readers see the old table or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -26,17 +38,20 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from vntwin.errors import VntwinError
 
+_VALUES_DDL = """CREATE TABLE IF NOT EXISTS {name} (
+        h3 UBIGINT NOT NULL, layer VARCHAR NOT NULL, variable VARCHAR NOT NULL,
+        value DOUBLE NOT NULL, valid_time TIMESTAMPTZ)"""
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS cells (
         h3 UBIGINT PRIMARY KEY, lat DOUBLE, lon DOUBLE,
         province_code VARCHAR, commune_code VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS cell_values (
-        h3 UBIGINT NOT NULL, layer VARCHAR NOT NULL, variable VARCHAR NOT NULL,
-        value DOUBLE NOT NULL, valid_time TIMESTAMPTZ)""",
+    _VALUES_DDL.format(name="cell_values"),
     """CREATE TABLE IF NOT EXISTS variables (
         layer VARCHAR NOT NULL, variable VARCHAR NOT NULL, kind VARCHAR NOT NULL,
         unit VARCHAR, canonical VARCHAR, weight VARCHAR, PRIMARY KEY (layer, variable))""",
@@ -47,6 +62,40 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
 )
 CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+LAYOUT = "clustered-v1"  # meta.layout once cell_values is clustered (module docstring)
+COMPACT_FRACTION = 0.2  # compact when rows appended since the last compaction pass this share
+BUCKET_LEVELS = 4  # clustering key: the cell's ancestor this many resolutions up
+COMPACT_MEMORY = "2GB"  # DuckDB's memory limit while compacting; the sort spills beyond it
+
+
+def bucket_shift(res: int) -> int:
+    """Right shift of an H3 cell id (resolution ``res``) that leaves its ancestor at
+    ``res - BUCKET_LEVELS``: the id holds 3 bits per resolution digit below the base cell,
+    and unused digits are all ones, so ``h3 >> shift`` is the same for every descendant of
+    one ancestor and ordered like the ancestors' ids.
+    """
+    return 3 * (15 - max(res - BUCKET_LEVELS, 0))
+
+
+def _arrow_values(values: pd.DataFrame) -> pa.Table:
+    """The fused values as Arrow columns, without per-row Python objects."""
+    n = len(values)
+    if "valid_time" in values:
+        times = pa.array(pd.to_datetime(values["valid_time"], utc=True),
+                         type=pa.timestamp("us", tz="UTC"))
+    else:
+        times = pa.nulls(n, pa.timestamp("us", tz="UTC"))
+    variable = pa.array(values["variable"], from_pandas=True)  # zero-copy if Arrow-backed
+    if pa.types.is_dictionary(variable.type):
+        variable = variable.cast(pa.string())
+    cells = values["h3"].to_numpy(dtype=np.uint64, copy=False)
+    table = pa.table({
+        "h3": pa.array(cells),
+        "variable": variable.dictionary_encode(),
+        "value": pa.array(values["value"].to_numpy(dtype=np.float64, copy=False)),
+        "valid_time": times})
+    order = np.argsort(cells, kind="stable")  # one sorted run (module docstring)
+    return table.take(pa.array(order))
 
 
 class TwinBusy(VntwinError):
@@ -86,6 +135,23 @@ class LayerRecord:
     res: int
     modelled: bool = False
     notes: str = ""
+
+
+def _add_appended(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+    con.execute("INSERT OR REPLACE INTO meta SELECT 'appended_rows', (coalesce(("
+                "SELECT value::BIGINT FROM meta WHERE key = 'appended_rows'), 0) + ?)::VARCHAR",
+                [rows])
+
+
+def _needs_compaction(con: duckdb.DuckDBPyConnection) -> bool:
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    total = con.execute("SELECT count(*) FROM cell_values").fetchone()
+    rows = int(total[0]) if total else 0
+    if rows == 0:
+        return False
+    if meta.get("layout") != LAYOUT:
+        return True
+    return int(meta.get("appended_rows") or 0) > COMPACT_FRACTION * rows
 
 
 class TwinStore:
@@ -153,21 +219,26 @@ class TwinStore:
 
     def replace_layer(self, record: LayerRecord, values: pd.DataFrame,
                       kinds: dict[str, VariableInfo]) -> int:
-        """Swap one layer's values atomically; other layers are untouched."""
-        frame = values.copy()
-        if "valid_time" not in frame:
-            frame["valid_time"] = pd.NaT
-        frame["layer"] = record.layer
-        frame = frame[["h3", "layer", "variable", "value", "valid_time"]]
+        """Swap one layer's values atomically; other layers are untouched.
+
+        The values go in as Arrow columns, sorted by cell in NumPy (one sorted run: see the
+        module docstring; DuckDB keeps the insertion order); a layer not fused before has
+        no rows to delete, so the delete (a scan of the layer column) is skipped.
+        """
+        incoming = _arrow_values(values)
         with self.write() as con:
             con.execute("BEGIN")
             try:
-                con.execute("DELETE FROM cell_values WHERE layer = ?", [record.layer])
+                known = con.execute("SELECT count(*) FROM layers WHERE layer = ?",
+                                    [record.layer]).fetchone()
+                if known and known[0]:
+                    con.execute("DELETE FROM cell_values WHERE layer = ?", [record.layer])
                 con.execute("DELETE FROM variables WHERE layer = ?", [record.layer])
-                con.register("incoming", frame)
-                con.execute("INSERT INTO cell_values SELECT h3::UBIGINT, layer, variable, "
-                            "value, valid_time::TIMESTAMPTZ FROM incoming")
+                con.register("incoming", incoming)
+                con.execute("INSERT INTO cell_values SELECT h3, ?::VARCHAR, variable::VARCHAR, "
+                            "value, valid_time FROM incoming", [record.layer])
                 con.unregister("incoming")
+                _add_appended(con, incoming.num_rows)
                 for variable, info in kinds.items():
                     con.execute("INSERT INTO variables VALUES (?, ?, ?, ?, ?, ?)",
                                 [record.layer, variable, info.kind, info.unit, info.canonical,
@@ -176,12 +247,50 @@ class TwinStore:
                     "INSERT OR REPLACE INTO layers VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     [record.layer, record.dataset_id, record.dataset_name, record.resource_id,
                      record.fingerprint, record.kind, record.res, datetime.now(UTC),
-                     record.modelled, len(frame), record.notes])
+                     record.modelled, incoming.num_rows, record.notes])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        return len(frame)
+        return incoming.num_rows
+
+    def needs_compaction(self) -> bool:
+        """True when ``cell_values`` is not clustered (an older store, or a merged one) or
+        rows appended since the last compaction pass ``COMPACT_FRACTION`` of it.
+        """
+        if not self.path.exists():
+            return False
+        with self.read() as con:
+            return _needs_compaction(con)
+
+    def compact(self, *, force: bool = False) -> bool:
+        """Rewrite ``cell_values`` clustered by cell bucket, layer and cell (see the module
+        docstring); returns whether it did. One transaction: the new table replaces the
+        old one only once complete. Costs one sort of the table; the file keeps the freed
+        blocks for later writes.
+        """
+        with self.write() as con:
+            if not force and not _needs_compaction(con):
+                return False
+            row = con.execute("SELECT value FROM meta WHERE key = 'res'").fetchone()
+            shift = bucket_shift(int(row[0]) if row else 8)
+            con.execute(f"SET memory_limit = '{COMPACT_MEMORY}'")
+            con.execute("BEGIN")
+            try:
+                con.execute("DROP TABLE IF EXISTS cell_values__compact")
+                con.execute(_VALUES_DDL.format(name="cell_values__compact"))
+                con.execute("INSERT INTO cell_values__compact SELECT * FROM cell_values "
+                            f"ORDER BY h3 >> {shift}, layer, h3, variable, valid_time")
+                con.execute("DROP TABLE cell_values")
+                con.execute("ALTER TABLE cell_values__compact RENAME TO cell_values")
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('layout', ?), "
+                            "('appended_rows', '0')", [LAYOUT])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("CHECKPOINT")
+        return True
 
     def drop_layers(self, keep: set[str]) -> list[str]:
         """Remove layers whose dataset is gone; returns the removed names. Layers merged

@@ -20,7 +20,7 @@ import shapely
 
 from vntwin.catalog.service import Catalog
 from vntwin.errors import ValidationError
-from vntwin.twin.features import Collection, _frames
+from vntwin.twin.features import Collection, features_in
 from vntwin.twin.store import TwinStore
 
 EXTENT = 4096
@@ -90,10 +90,8 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 def layer_tile(cat: Catalog, col: Collection, z: int, x: int, y: int) -> bytes:
     """A tile of a vector layer as ingested."""
     assert col.source is not None
-    west, south, east, north = tile_bounds(z, x, y)
-    frame: gpd.GeoDataFrame = _frames.get(cat, col.source)
-    hits = frame.sindex.query(shapely.box(west, south, east, north), predicate="intersects")
-    sub = frame.iloc[sorted(hits)[:MAX_FEATURES]]
+    sub: gpd.GeoDataFrame
+    sub, _ = features_in(cat, col.source, tile_bounds(z, x, y), MAX_FEATURES)
     attrs = _plain(sub.drop(columns=sub.geometry.name))
     attrs.insert(0, "wkb", shapely.to_wkb(sub.geometry.to_numpy()))
     return _encode(attrs.reset_index(drop=True), col.id, z, x, y)

@@ -153,3 +153,30 @@ def test_other_resolutions_conserve(res):
     grid = HexGrid.from_cells(cov.h3.to_numpy())
     covered = (cov.value.to_numpy() * grid.area[grid.index_of(cov.h3.to_numpy())]).sum()
     assert covered == pytest.approx(gdf.to_crs(EQUAL_AREA_CRS).area.sum(), rel=1e-9)
+
+
+def test_polygon_invalid_only_once_projected_is_repaired():
+    """Valid in lon/lat, self-intersecting in the equal-area plane: a notch whose tip is
+    1e-6 degrees above a 2-degree edge, below that edge's chord once projected. It is
+    fused from its make_valid repair in the plane, and counted."""
+    from vntwin.twin.fuse.polygons import REPAIRED_ATTR, _reproject
+    from vntwin.twin.fuse.projection import to_plane
+
+    notch = shapely.Polygon([(105, 20), (107, 20), (107, 21), (106.01, 21), (106, 20 + 1e-6),
+                             (105.99, 21), (105, 21)])
+    box = shapely.box(105, 20, 105.1, 20.1)
+    planar = _reproject(np.array([notch]), to_plane)[0]
+    assert notch.is_valid and not planar.is_valid
+    fixed = shapely.make_valid(planar, method="structure", keep_collapsed=False)
+    pp = polygon_pairs(np.array([box, notch]), 6)
+    assert pp.repaired.tolist() == [1]
+    assert pp.area[pp.feature == 1].sum() == pytest.approx(fixed.area, rel=1e-9)
+    assert pp.feature_area[1] == pytest.approx(fixed.area, rel=1e-9)
+    plain = polygon_pairs(np.array([box, notch]), 6, repair=False)
+    assert plain.repaired.size == 0
+    assert abs(plain.area[plain.feature == 1].sum() - fixed.area) > 100  # m²: what repair fixes
+    np.testing.assert_allclose(pp.area[pp.feature == 0], plain.area[plain.feature == 0])
+    layer = gpd.GeoDataFrame({"pop": [1.0, 1000.0]}, geometry=[box, notch], crs=4326)
+    out = fuse_polygons(layer, 6, extensive=["pop"])
+    assert out.attrs[REPAIRED_ATTR] == 1
+    assert out.loc[out.variable == "pop", "value"].sum() == pytest.approx(1001.0)

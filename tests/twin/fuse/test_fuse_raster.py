@@ -121,3 +121,31 @@ def test_projected_raster(tmp_path):
     np.testing.assert_allclose(wide.band1_mean, 3.0, rtol=1e-12)
     assert wide.band1_sum.sum() == pytest.approx(3.0 * 600, rel=1e-9)
     assert len(wide) > 600  # 600 km² of 0.8 km² cells
+
+
+def test_index_is_shared_across_rasters_on_one_grid(tmp_path, monkeypatch):
+    """Rasters on the same raster grid over the same territory grid build the index once,
+    and give what a fresh index gives."""
+    from vntwin.twin.fuse import raster
+
+    monkeypatch.setattr(raster, "_SHARED", [])
+    built = []
+    real_build = RasterCellIndex.build.__func__
+
+    def counting(cls, *args, **kwargs):
+        built.append(args[:4])
+        return real_build(cls, *args, **kwargs)
+
+    monkeypatch.setattr(RasterCellIndex, "build", classmethod(counting))
+    rng = np.random.default_rng(2)
+    paths = [_write(tmp_path / f"r{i}.tif", rng.random((12, 12)), 105.0, 21.0, KM)
+             for i in range(3)]
+    other = _write(tmp_path / "o.tif", rng.random((12, 12)), 105.3, 21.0, KM)
+    grid = HexGrid.from_cells(_cells_inside(105.0, 20.9, 105.1, 21.0))
+    shared = [fuse_raster(p, 8, grid=grid) for p in (*paths, other)]
+    assert len(built) == 2  # one per raster grid
+    fresh = fuse_raster(paths[2], 8, grid=grid, index=real_build(
+        RasterCellIndex, *built[0], grid))
+    assert shared[2].equals(fresh)
+    fuse_raster(paths[0], 8, grid=HexGrid.from_cells(grid.cells))  # another grid object
+    assert len(built) == 3

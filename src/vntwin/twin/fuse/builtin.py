@@ -9,7 +9,7 @@ from vntwin.twin.layer import Layer
 from .base import Fuser, FuseSpec, register_fuser
 from .frame import FusionError
 from .lines import fuse_lines
-from .points import fuse_points
+from .points import fuse_point_coords, fuse_points
 from .polygons import fuse_polygons
 from .raster import fuse_raster
 from .tables import spread_table
@@ -33,10 +33,14 @@ class PointFuser(Fuser):
     def fuse(self, layer: Layer, res: int, spec: FuseSpec) -> pd.DataFrame:
         frame = _frame(layer)
         numeric = list(dict.fromkeys(spec.extensive + spec.intensive))
+        geometry = frame.geometry.name if layer.coords is None else None
         if not numeric:
-            numeric = [c for c in frame.columns if c != frame.geometry.name
+            numeric = [c for c in frame.columns if c != geometry
                        and pd.api.types.is_numeric_dtype(frame[c])
                        and not pd.api.types.is_bool_dtype(frame[c])]
+        if layer.coords is not None:  # read as coordinates (layers.read_point_coords)
+            return fuse_point_coords(frame, *layer.coords, res, numeric=numeric,
+                                     categorical=spec.categorical, grid=spec.grid)
         return fuse_points(frame, res, numeric=numeric, categorical=spec.categorical,
                            grid=spec.grid)
 

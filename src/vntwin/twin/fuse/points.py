@@ -16,7 +16,7 @@ import shapely
 from .frame import Rows, add_category_shares, category_codes, numeric_columns, wgs84
 from .grid import HexGrid, cells_of
 
-__all__ = ["fuse_points", "point_cells"]
+__all__ = ["fuse_point_coords", "fuse_points", "point_cells"]
 
 _POINT, _MULTIPOINT = 0, 4
 
@@ -62,9 +62,36 @@ def fuse_points(
     [2.0, 30.0, 15.0]
     """
     gdf = wgs84(gdf)
-    num = numeric_columns(gdf, numeric, "numeric")
-    cats = category_codes(gdf, categorical)
     cells, feature, weight = point_cells(np.asarray(gdf.geometry.values), res)
+    return _fuse_cells(gdf, cells, feature, weight, numeric, categorical, grid)
+
+
+def fuse_point_coords(
+    frame: pd.DataFrame,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    res: int,
+    *,
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    grid: HexGrid | None = None,
+) -> pd.DataFrame:
+    """:func:`fuse_points` for one point per row given as WGS84 coordinate arrays (NaN
+    for a missing point) beside an attribute ``frame``: no geometry objects at all.
+    """
+    lon, lat = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
+    feature = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
+    cells = cells_of(lat[feature], lon[feature], res)
+    return _fuse_cells(frame, cells, feature, np.ones(len(feature)), numeric, categorical,
+                       grid)
+
+
+def _fuse_cells(frame: pd.DataFrame, cells: np.ndarray, feature: np.ndarray,
+                weight: np.ndarray, numeric: Sequence[str], categorical: Sequence[str],
+                grid: HexGrid | None) -> pd.DataFrame:
+    """The variables of points ``feature`` (rows of ``frame``) lying in ``cells``."""
+    num = numeric_columns(frame, numeric, "numeric")
+    cats = category_codes(frame, categorical)
     if grid is not None:
         inside = grid.index_of(cells) >= 0
         cells, feature, weight = cells[inside], feature[inside], weight[inside]

@@ -14,7 +14,7 @@ absolute, and per-cell results with ``geopandas.overlay`` to 1e-6 (tests).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -31,9 +31,11 @@ from .frame import (
     wgs84,
 )
 from .grid import HexGrid, cells_of
-from .projection import to_plane
+from .projection import to_lonlat, to_plane
 
-__all__ = ["PolygonPairs", "fuse_polygons", "polygon_pairs"]
+__all__ = ["REPAIRED_ATTR", "PolygonPairs", "fuse_polygons", "polygon_pairs"]
+
+REPAIRED_ATTR = "repaired_polygons"  # in the fused frame's ``attrs``: polygons made valid
 
 _POLYGON, _MULTIPOLYGON = 3, 6
 _NOISE = 1e-12  # pair areas below this share of min(cell, polygon) area are rounding
@@ -104,7 +106,9 @@ class PolygonPairs:
     ``feature_area[f]`` is polygon f's whole area in m² (0 for empty or degenerate ones;
     the pieces' total if larger, for a polygon that self-intersects once projected);
     ``orphan_row[f]`` is the cell row of the first vertex of a degenerate polygon (zero
-    area), which still carries its extensive values, else -1.
+    area), which still carries its extensive values, else -1. ``repaired`` lists the
+    polygons that were invalid in the plane (self-intersecting once projected, or
+    already in lon/lat) and were repaired with ``shapely.make_valid`` there.
     """
 
     grid: HexGrid
@@ -113,13 +117,35 @@ class PolygonPairs:
     area: np.ndarray
     feature_area: np.ndarray
     orphan_row: np.ndarray
+    repaired: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
-def polygon_pairs(geoms: np.ndarray, res: int, grid: HexGrid | None = None) -> PolygonPairs:
+def _reproject(geoms: np.ndarray, fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return shapely.transform(geoms, lambda xy: np.column_stack(fn(xy[:, 0], xy[:, 1])))
+
+
+def _invalid_in_plane(geoms: np.ndarray, suspect: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of the ``suspect`` features, those invalid in the equal-area plane, and their
+    repair: ``make_valid`` there (areas only), projected back to lon/lat.
+    """
+    planar = _reproject(geoms[suspect], to_plane)
+    bad = ~shapely.is_valid(planar)
+    fixed = shapely.make_valid(planar[bad], method="structure", keep_collapsed=False)
+    return suspect[bad], _reproject(fixed, to_lonlat)
+
+
+def polygon_pairs(geoms: np.ndarray, res: int, grid: HexGrid | None = None, *,
+                  repair: bool = True) -> PolygonPairs:
     """Overlap areas of WGS84 polygons (a shapely array) with H3 cells of ``res``; on
     ``grid`` when given (parts outside it are left out), else on a grid covering them.
+
+    With ``repair``, every polygon is checked in the plane (GEOS ``is_valid``; a polygon
+    valid in lon/lat can self-intersect once projected, a near-collinear spike or a notch
+    reaching a long edge) and an invalid one is repaired there with ``shapely.make_valid``
+    and fused as repaired; ``repaired`` lists them.
     """
-    r = _rings(np.asarray(geoms))
+    geoms = np.asarray(geoms)
+    r = _rings(geoms)
     boxes = _boxes(r)
     if grid is None:
         grid = HexGrid.covering(boxes, res)
@@ -137,9 +163,9 @@ def polygon_pairs(geoms: np.ndarray, res: int, grid: HexGrid | None = None) -> P
     # from the hole: rounding leaves ~1e-16 of it. Such residues are not overlaps.
     noise = _NOISE * np.minimum(grid.area[pair_cell], np.abs(feature_area[feature]))
     hit = area > noise
-    # A polygon valid in lon/lat can self-intersect once projected (a near-collinear
-    # spike): its pieces then include negative areas, dropped here, so shares are taken
-    # of the positive pieces' total when that is larger than the shoelace area.
+    # A polygon invalid in the plane gives negative pieces, dropped here, so shares are
+    # taken of the positive pieces' total when that is larger than the shoelace area; with
+    # ``repair`` such polygons are then fused again from their make_valid repair.
     positive = np.bincount(feature[hit], weights=area[hit], minlength=len(boxes))
     feature_area = np.maximum(feature_area, positive)
     orphan = np.full(len(boxes), -1, np.int64)
@@ -147,8 +173,30 @@ def polygon_pairs(geoms: np.ndarray, res: int, grid: HexGrid | None = None) -> P
     if degenerate.any():
         lon, lat = r.first_lonlat[degenerate].T
         orphan[degenerate] = grid.index_of(cells_of(lat, lon, res))
-    return PolygonPairs(grid, feature[hit], pair_cell[hit], area[hit],
-                        np.maximum(feature_area, 0.0), orphan)
+    out = PolygonPairs(grid, feature[hit], pair_cell[hit], area[hit],
+                       np.maximum(feature_area, 0.0), orphan)
+    polygonal = np.flatnonzero(np.diff(r.poly_ring) > 0)
+    if repair and polygonal.size:
+        out = _repaired(out, geoms, polygonal, res)
+    return out
+
+
+def _repaired(pp: PolygonPairs, geoms: np.ndarray, suspect: np.ndarray,
+              res: int) -> PolygonPairs:
+    """``pp`` with the pairs of the suspect polygons invalid in the plane recomputed from
+    their ``make_valid`` repair.
+    """
+    bad, fixed = _invalid_in_plane(geoms, suspect)
+    if not bad.size:
+        return pp
+    sub = polygon_pairs(fixed, res, pp.grid, repair=False)
+    keep = ~np.isin(pp.feature, bad)
+    feature_area, orphan = pp.feature_area.copy(), pp.orphan_row.copy()
+    feature_area[bad], orphan[bad] = sub.feature_area, sub.orphan_row
+    return PolygonPairs(pp.grid, np.concatenate([pp.feature[keep], bad[sub.feature]]),
+                        np.concatenate([pp.cell_row[keep], sub.cell_row]),
+                        np.concatenate([pp.area[keep], sub.area]), feature_area, orphan,
+                        bad)
 
 
 def fuse_polygons(
@@ -215,4 +263,6 @@ def fuse_polygons(
         add_weighted_mean(rows, cells, name, pp.cell_row, pp.area, values[pp.feature])
     for name, (codes, labels) in cats.items():
         add_category_shares(rows, cells, name, pp.cell_row, pp.area, codes[pp.feature], labels)
-    return rows.frame()
+    frame = rows.frame()
+    frame.attrs[REPAIRED_ATTR] = len(pp.repaired)
+    return frame

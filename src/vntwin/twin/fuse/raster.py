@@ -21,6 +21,7 @@ same grid (then each raster takes milliseconds).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ from .frame import FusionError, Rows
 from .grid import HexGrid
 from .projection import to_plane
 
-__all__ = ["STATS", "RasterCellIndex", "fuse_raster"]
+__all__ = ["STATS", "RasterCellIndex", "fuse_raster", "shared_index"]
 
 STATS = ("mean", "sum", "min", "max")
 _EPS_PIXEL = 0.01  # margin, in pixels, around each cell's box when listing its pixels
@@ -176,6 +177,29 @@ class RasterCellIndex:
                 and other.equals(pyproj.CRS.from_wkt(self.crs)))
 
 
+_SHARED: list[RasterCellIndex] = []  # the last indexes built over a caller's grid
+_SHARED_SIZE = 2
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_index(transform: Affine, crs: object, shape: tuple[int, int], res: int,
+                 grid: HexGrid) -> RasterCellIndex:
+    """The index of this raster grid over ``grid``, built once and reused for every
+    raster on the same raster grid and the same ``grid`` object (a fusion run passes one
+    territory grid to every layer, and rasters of one producer share their grid). Holds
+    the last ``_SHARED_SIZE`` indexes.
+    """
+    with _SHARED_LOCK:
+        for index in _SHARED:
+            if index.grid is grid and index.matches(transform, crs, shape, res):
+                return index
+    index = RasterCellIndex.build(transform, crs, shape, res, grid)
+    with _SHARED_LOCK:
+        _SHARED.insert(0, index)
+        del _SHARED[_SHARED_SIZE:]
+    return index
+
+
 def _band_stats(index: RasterCellIndex, band: np.ma.MaskedArray,
                 stats: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each statistic of one band: ``(grid rows, values)`` for cells with valid pixels."""
@@ -221,7 +245,8 @@ def fuse_raster(
     ``min``, ``max``; see the module notes for their meaning). Bands are named by
     ``band_names``, else by the file's band descriptions, else ``band1``, ``band2``...
     Pass ``index`` (from :meth:`RasterCellIndex.build`) to reuse the pixel–cell overlaps
-    across rasters on the same grid.
+    across rasters on the same grid; with ``grid`` and no ``index`` the index is shared
+    with earlier calls on the same raster grid and ``grid`` (:func:`shared_index`).
     """
     unknown = [s for s in stats if s not in STATS]
     if unknown:
@@ -231,7 +256,9 @@ def fuse_raster(
             d or f"band{i + 1}" for i, d in enumerate(src.descriptions)]
         if len(names) != src.count:
             raise FusionError(f"{path}: {src.count} bands but {len(names)} band names")
-        if index is None:
+        if index is None and grid is not None:
+            index = shared_index(src.transform, src.crs, src.shape, res, grid)
+        elif index is None:
             index = RasterCellIndex.build(src.transform, src.crs, src.shape, res, grid)
         elif not index.matches(src.transform, src.crs, src.shape, res):
             raise FusionError(f"{path}: the index was built for another raster grid")
