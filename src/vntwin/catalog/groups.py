@@ -109,20 +109,29 @@ def member_create(cat: Catalog, actor: Actor, org: str, username: str, role: str
         return {"group": group.name, "user": user.name, "capacity": role}
 
 
-def _package_counts(cat: Catalog, actor: Actor, organization: bool) -> dict[str, int]:
-    """Datasets per organisation/group that the actor can see."""
+def _package_counts(cat: Catalog, actor: Actor, organization: bool,
+                    only: str | None = None) -> dict[str, int]:
+    """Datasets per organisation/group that the actor can see (``only``: of one group).
+
+    The organisation count is read from the index on (owner_org, state, access_level)
+    alone, so listing organisations does not scan the datasets.
+    """
     with cat.read() as session:
         if organization:
             stmt = (select(Package.owner_org, Package.access_level, Package.owner_org,
                            func.count())
                     .where(Package.state == "active")
                     .group_by(Package.owner_org, Package.access_level))
+            if only is not None:
+                stmt = stmt.where(Package.owner_org == only)
         else:
             stmt = (select(PackageGroup.group_id, Package.access_level, Package.owner_org,
                            func.count())
                     .join(Package, Package.id == PackageGroup.package_id)
                     .where(Package.state == "active")
                     .group_by(PackageGroup.group_id, Package.access_level, Package.owner_org))
+            if only is not None:
+                stmt = stmt.where(PackageGroup.group_id == only)
         counts: dict[str, int] = {}
         for gid, level, owner, n in session.execute(stmt):
             if gid and actor.can_read(level, owner):
@@ -155,7 +164,8 @@ def group_show(cat: Catalog, actor: Actor, id_or_name: str, *, organization: boo
     """One organisation or group, with its visible dataset count and members."""
     with cat.read() as session:
         group = get_group(session, id_or_name, organization=organization)
-        out = group_dict(group, _package_counts(cat, actor, organization).get(group.id, 0))
+        counts = _package_counts(cat, actor, organization, only=group.id)
+        out = group_dict(group, counts.get(group.id, 0))
         if include_users and not actor.anonymous:
             from vntwin.catalog.models import User
 

@@ -247,5 +247,7 @@ class CatalogState(Base):
 
 
 Index("ix_package_owner_org", Package.owner_org)
+# covers the per-organisation counts of visible datasets (organisation list and pages)
+Index("ix_package_org_state_access", Package.owner_org, Package.state, Package.access_level)
 Index("ix_resource_package", Resource.package_id)
 Index("ix_member_user", Member.user_id)
