@@ -24,6 +24,7 @@ from typing import Any, Literal
 import duckdb
 
 from vntwin.errors import ValidationError
+from vntwin.twin import readers
 from vntwin.twin.store import CONFIG, SCHEMA, TwinStore
 
 Policy = Literal["priority", "newest"]
@@ -87,6 +88,7 @@ def merge_twins(inputs: list[Path], out: Path, *, policy: Policy = "priority",
         for statement in SCHEMA:
             con.execute(statement)
         for i, p in enumerate(paths):
+            readers.release(Path(p))  # one process cannot hold a file in two instances
             con.execute(f"ATTACH '{_quote(p)}' AS t{i} (READ_ONLY)")
         _merge(con, len(paths), policy, rel_tol, report)
         con.execute("INSERT INTO meta VALUES ('res', ?), ('merged_from', ?), ('merged_at', ?)",
@@ -110,7 +112,8 @@ def merge_twins(inputs: list[Path], out: Path, *, policy: Policy = "priority",
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    os.replace(tmp, out)
+    with readers.announced_write(out):  # readers of an older twin at ``out`` let go
+        os.replace(tmp, out)
     return report
 
 
