@@ -132,7 +132,8 @@ def _read_boxes(path: Path) -> _Boxes:
         geoms = shapely.from_wkb(file.read(columns=[primary]).column(primary)
                                  .to_numpy(zero_copy_only=False))
         parts = list(shapely.bounds(geoms).T)
-    return _Boxes(*parts, group_starts=starts)
+    xmin, ymin, xmax, ymax = parts
+    return _Boxes(xmin, ymin, xmax, ymax, group_starts=starts)
 
 
 def _read_rows(path: Path, boxes: _Boxes, rows: np.ndarray) -> gpd.GeoDataFrame:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -85,7 +86,7 @@ def _janitor() -> None:
                 return
 
 
-def acquire(path: Path, config: dict[str, str]) -> _Shared | None:
+def acquire(path: Path, config: dict[str, Any]) -> _Shared | None:
     """The process's shared read-only instance of ``path`` (opened if needed), counted as
     in use until :func:`give_back`; None while a writer is active (the caller then opens
     a connection of its own, which fails clearly if the writer holds the file). Raises
@@ -150,7 +151,7 @@ def announced_write(path: Path) -> Iterator[None]:
         flag.write_text(repr(time.time() + LINGER_S))
 
 
-def connect_for_write(path: Path, config: dict[str, str],
+def connect_for_write(path: Path, config: dict[str, Any],
                       wait_s: float = WRITE_WAIT_S) -> duckdb.DuckDBPyConnection:
     """Open ``path`` to write, waiting (up to ``wait_s``) for readers of other processes
     to notice the flag and let go; the last IOException if they never do.
