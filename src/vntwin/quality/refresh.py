@@ -32,6 +32,21 @@ _BUSY = 0
 _STOPPING = False
 
 
+def stopping() -> bool:
+    """True once the interpreter is shutting down: a measurement then failing is expected."""
+    return _STOPPING
+
+
+def _mark_stopping() -> None:
+    global _STOPPING
+    _STOPPING = True
+
+
+# Runs when the interpreter starts to shut down, before the library thread pools (pyarrow's)
+# refuse work and before atexit handlers: no new measurement starts after this.
+threading._register_atexit(_mark_stopping)  # type: ignore[attr-defined]
+
+
 def on_dataset_write(cat: Catalog, session: Session, package_id: str) -> None:
     """Queue ``package_id`` for measuring when ``session``'s transaction commits."""
     try:
@@ -94,6 +109,8 @@ def _work() -> None:
         try:
             refresh(cat, package_id)
         except Exception:  # a closed catalogue, a dropped database: log and go on
+            if stopping():
+                continue
             log.warning("background quality refresh of %s failed", package_id, exc_info=True)
         finally:
             with _LOCK:

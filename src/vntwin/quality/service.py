@@ -83,7 +83,11 @@ def _admin_loader(cat: Catalog) -> Any:
         try:
             return AdminUnits.load(cat.settings.admin_dir)
         except Exception:  # missing npm data or a broken cache: measure the rest
-            log.warning("administrative units unavailable for quality checks", exc_info=True)
+            from vntwin.quality.refresh import stopping
+
+            if not stopping():  # at shutdown, library thread pools refuse work: expected
+                log.warning("administrative units unavailable for quality checks",
+                            exc_info=True)
             return None
     return load
 
