@@ -162,3 +162,9 @@ def screenshot(page: Any, name: str) -> None:
         page.wait_for_timeout(150)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(size)
+
+
+@pytest.fixture
+def live_station(site: str) -> dict[str, Any]:
+    """The demo station's source token and datastream (set up with the site)."""
+    return LIVE

@@ -183,22 +183,21 @@ def test_scenario_runs_and_is_compared(site, page):
     assert "dan-so-tang-15" in page.locator("#comparison").inner_text()
 
 
-def test_dashboard_receives_a_pushed_alert(site, page):
+def test_dashboard_receives_a_pushed_alert(site, page, live_station):
     import json
     import time
 
-    from conftest import LIVE
 
     page.goto(site + "/dashboard")
     page.wait_for_selector("#dashboard[data-live-ready]", state="attached")
     assert page.get_by_role("heading", name="Chuyển đổi số quốc gia").is_visible()
     _ok(page, "dashboard")
     page.wait_for_timeout(500)  # the event stream is open
-    body = json.dumps({"datastream": LIVE["datastream"], "result": 87,
+    body = json.dumps({"datastream": live_station["datastream"], "result": 87,
                        "phenomenonTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     request = urllib.request.Request(f"{site}/live/observations", data=body.encode(),
                                      method="POST", headers={
-                                         "Authorization": LIVE["token"],
+                                         "Authorization": live_station["token"],
                                          "Content-Type": "application/json"})
     with urllib.request.urlopen(request) as answer:
         assert json.load(answer)["accepted"] == 1
