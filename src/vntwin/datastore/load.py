@@ -29,6 +29,7 @@ from vntwin.datastore.names import clean_names
 from vntwin.datastore.sources import geojson_source, json_error, parquet_source
 from vntwin.datastore.types import ckan_type, storage_conversion
 from vntwin.datastore.xlsx import xlsx_to_csv
+from vntwin.duckdb_spatial import load_spatial
 from vntwin.errors import ValidationError
 
 Progress = Callable[[int, int], None]
@@ -231,7 +232,7 @@ def _finish_table(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[dict
     if len(types) != len(names):
         raise ValidationError({"file": ["the header and the data disagree on the columns"]})
     geojson = any(str(kind).upper().startswith("GEOMETRY") for kind in types) and \
-        _load_spatial(con)
+        load_spatial(con)
     for i, kind in enumerate(types):
         change = storage_conversion(kind, f"__c{i}", geojson)
         if change is not None:
@@ -250,22 +251,6 @@ def _finish_table(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[dict
     return [{"id": "_id", "type": "int"}] + [
         {"id": name, "type": ckan_type(kind)}
         for name, kind in zip(final.columns[1:], final.types[1:], strict=True)]
-
-
-def _load_spatial(con: duckdb.DuckDBPyConnection) -> bool:
-    """Load DuckDB's spatial extension from its PyPI wheel (for ST_AsGeoJSON), if present."""
-    try:
-        import duckdb_extension_spatial as wheel
-    except ImportError:
-        return False
-    row = con.sql("PRAGMA version").fetchone()
-    version = str(row[0]) if row else ""
-    extension = Path(wheel.__file__).parent / "extensions" / version / "spatial.duckdb_extension"
-    try:
-        con.execute(f"LOAD '{extension.as_posix()}'")
-    except duckdb.Error:
-        return False
-    return True
 
 
 def promote_resource(store_dir: Path, staging_id: str, resource_id: str) -> None:

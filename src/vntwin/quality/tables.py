@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from vntwin.datastore.files import quote_literal
+from vntwin.duckdb_spatial import load_spatial
 from vntwin.quality.columns import Column, classify
 
 MEMORY_LIMIT = "3GB"
@@ -74,7 +75,7 @@ class Tables:
     def __init__(self) -> None:
         self.con = duckdb.connect(config=dict(_CONFIG))
         self.con.execute("SET enable_progress_bar = false")
-        self.spatial = _load_spatial(self.con)
+        self.spatial = load_spatial(self.con)
         self.tables: list[Table] = []
 
     def add_datastore(self, path: Path, resource_id: str, name: str) -> None:
@@ -110,19 +111,3 @@ class Tables:
         """Release the connection (and the attached files)."""
         with contextlib.suppress(duckdb.Error):
             self.con.close()
-
-
-def _load_spatial(con: duckdb.DuckDBPyConnection) -> bool:
-    """Load DuckDB's spatial extension from its PyPI wheel; False when it is missing."""
-    try:
-        import duckdb_extension_spatial as wheel
-    except ImportError:
-        return False
-    row = con.execute("PRAGMA version").fetchone()
-    version = str(row[0]) if row else ""
-    extension = Path(wheel.__file__).parent / "extensions" / version / "spatial.duckdb_extension"
-    try:
-        con.execute(f"LOAD {quote_literal(extension.as_posix())}")
-    except duckdb.Error:
-        return False
-    return True

@@ -9,7 +9,6 @@ extension costs more than a tile.
 from __future__ import annotations
 
 import math
-import pathlib
 import threading
 
 import duckdb
@@ -19,6 +18,7 @@ import pandas as pd
 import shapely
 
 from vntwin.catalog.service import Catalog
+from vntwin.duckdb_spatial import load_spatial
 from vntwin.errors import ValidationError
 from vntwin.twin.features import Collection, features_in
 from vntwin.twin.store import TwinStore
@@ -31,14 +31,11 @@ _local = threading.local()
 def _spatial() -> duckdb.DuckDBPyConnection:
     con = getattr(_local, "con", None)
     if con is None:
-        import duckdb_extension_spatial
-
         con = duckdb.connect(config={"autoinstall_known_extensions": "false",
                                      "autoload_known_extensions": "false"})
-        version = con.sql("PRAGMA version").fetchone()[0]  # type: ignore[index]
-        ext = (pathlib.Path(duckdb_extension_spatial.__file__).parent / "extensions" / version
-               / "spatial.duckdb_extension")
-        con.execute(f"LOAD '{ext}'")
+        if not load_spatial(con):
+            raise RuntimeError("DuckDB's spatial extension is missing: reinstall vntwin "
+                               "(it comes with the duckdb-extension-spatial package)")
         _local.con = con
     return con
 
