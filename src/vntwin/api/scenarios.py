@@ -5,6 +5,7 @@ problem+json, like ``/twin``). Running needs a token: results become datasets.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -41,11 +42,19 @@ class SpecsBody(BaseModel):
     detail: Detail = Field("province", description="per-unit rows in the answer")
 
 
-async def _actor(request: Request) -> Actor:
-    cat: Catalog = request.app.state.catalog
+def _credentials(request: Request) -> tuple[Catalog, str | None, str]:
     token = request.headers.get("authorization") or request.headers.get("x-ckan-api-key")
-    return await run_in_threadpool(authenticate, cat, token,
-                                   request.client.host if request.client else "")
+    return request.app.state.catalog, token, request.client.host if request.client else ""
+
+
+async def _actor(request: Request) -> Actor:
+    return await run_in_threadpool(authenticate, *_credentials(request))
+
+
+async def _for_caller(request: Request, work: Callable[[Actor], Any]) -> Any:
+    """``work(actor)`` in the thread pool for the request's caller; errors as problems."""
+    cat, token, client = _credentials(request)
+    return await _answer(lambda: work(authenticate(cat, token, client)))
 
 
 def _unauthorized() -> JSONResponse:
@@ -147,31 +156,19 @@ def router() -> APIRouter:
     @api.get("/jobs/{job_id}", summary="Progress (and results) of a background batch",
              name="scenario_job")
     async def job(request: Request, job_id: str, detail: Detail = "national") -> Any:
-        try:
-            actor = await _actor(request)
-        except VntwinError as exc:
-            return problem(exc)
-        return await _answer(lambda: jobs.get(job_id, actor).view(detail))
+        return await _for_caller(request, lambda actor: jobs.get(job_id, actor).view(detail))
 
     @api.get("/results", summary="Stored scenario results, newest first")
     async def results(request: Request,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
         cat: Catalog = request.app.state.catalog
-        try:
-            actor = await _actor(request)
-        except VntwinError as exc:
-            return problem(exc)
-        return await _answer(service.list_results, cat, actor, limit)
+        return await _for_caller(request, lambda actor: service.list_results(cat, actor, limit))
 
     @api.get("/results/{dataset}", summary="One stored result")
     async def result(request: Request, dataset: str, detail: Detail = "commune") -> Any:
         cat: Catalog = request.app.state.catalog
-        try:
-            actor = await _actor(request)
-        except VntwinError as exc:
-            return problem(exc)
-        return await _answer(lambda: service.trim(service.get_result(cat, actor, dataset),
-                                                  detail))
+        return await _for_caller(request, lambda actor: service.trim(
+            service.get_result(cat, actor, dataset), detail))
 
     @api.get("/results/{dataset}/difference.geojson",
              summary="A result's difference layer (scenario − base per cell) as GeoJSON")
@@ -186,11 +183,7 @@ def router() -> APIRouter:
                 box = (west, south, east, north)
             except ValueError:
                 return problem(ValidationError({"bbox": ["four numbers: w,s,e,n"]}))
-        try:
-            actor = await _actor(request)
-        except VntwinError as exc:
-            return problem(exc)
-        body = await _answer(lambda: read_geojson(
+        body = await _for_caller(request, lambda actor: read_geojson(
             service.difference_path(cat, actor, dataset), box, limit))
         if isinstance(body, JSONResponse):
             return body
@@ -202,11 +195,7 @@ def router() -> APIRouter:
                                                                  "separated")],
                       level: Literal["province", "commune"] = "province") -> Any:
         cat: Catalog = request.app.state.catalog
-        try:
-            actor = await _actor(request)
-        except VntwinError as exc:
-            return problem(exc)
-        return await _answer(lambda: comparison(
+        return await _for_caller(request, lambda actor: comparison(
             service.get_results(cat, actor, _datasets(datasets)), level))
 
     @api.get("/report", summary="Report of stored results with plots (HTML, or PDF when a "
@@ -216,11 +205,7 @@ def router() -> APIRouter:
                                                                 "separated")],
                      format: Literal["html", "pdf"] = "html") -> Any:
         cat: Catalog = request.app.state.catalog
-        try:
-            actor = await _actor(request)
-        except VntwinError as exc:
-            return problem(exc)
-        body = await _answer(lambda: render_html(
+        body = await _for_caller(request, lambda actor: render_html(
             service.get_results(cat, actor, _datasets(datasets))))
         if isinstance(body, JSONResponse):
             return body
