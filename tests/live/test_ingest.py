@@ -5,7 +5,7 @@ history is downsampled and outlives raw observations.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -119,3 +119,30 @@ def test_rollups_keep_history_after_raw_pruning(client: TestClient, cat: Catalog
     again = client.get(f"/live/datastreams/{stream}/history",
                        params={"start": (start - timedelta(hours=1)).isoformat()}).json()
     assert again["buckets"] == hours
+
+
+def test_rollups_follow_vietnams_day_across_midnight(cat: Catalog) -> None:
+    """Days are Vietnamese days (UTC+7): an observation at 16:59:59Z is on one day,
+    at 17:00:00Z on the next, whatever offset the sensor wrote its time in."""
+    source, _ = make_source(cat, "tram-dem", rate=10_000)
+    stream = make_station(cat, source)
+    midnight = (datetime.now(UTC) - timedelta(days=2)).replace(hour=17, minute=0, second=0,
+                                                                microsecond=0)
+    times = [midnight - timedelta(seconds=1), midnight, midnight + timedelta(minutes=30),
+             midnight - timedelta(minutes=61)]
+    texts = [times[0].isoformat(), times[1].astimezone(timezone(timedelta(hours=7)))
+             .isoformat(), times[2].isoformat().replace("+00:00", "Z"),
+             times[3].astimezone(timezone(timedelta(hours=-5))).isoformat()]
+    outcomes = Ingestor(cat).submit([Incoming({"phenomenonTime": t, "result": float(i + 1)},
+                                              stream) for i, t in enumerate(texts)])
+    assert [o.outcome for o in outcomes] == ["accepted"] * 4
+    with cat.read() as session:
+        rows = {(r.period, r.bucket): (r.n, r.total) for r in session.scalars(
+            select(LiveRollup).where(LiveRollup.datastream_id == stream))}
+    day_before, day_after = midnight - timedelta(days=1), midnight
+    assert rows[("day", day_before)] == (2, 1.0 + 4.0)
+    assert rows[("day", day_after)] == (2, 2.0 + 3.0)
+    assert rows[("hour", midnight - timedelta(hours=1))] == (1, 1.0)
+    assert rows[("hour", midnight - timedelta(hours=2))] == (1, 4.0)
+    assert rows[("hour", midnight)] == (2, 5.0)
+    assert len(rows) == 5
