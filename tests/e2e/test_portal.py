@@ -173,6 +173,13 @@ def test_scenario_runs_and_is_compared(site, page):
     assert "dan-so-tang-15" in comparison.inner_text()
     assert comparison.get_by_role("link", name="Báo cáo kèm biểu đồ (HTML)").is_visible()
     _ok(page, "scenarios-compared")
+    # the report link opens for the signed-in user (a page route: the browser sends no token)
+    with page.expect_navigation() as report:
+        comparison.get_by_role("link", name="Báo cáo kèm biểu đồ (HTML)").click()
+    assert report.value.status == 200 and "/scenarios/report.html?datasets=" in page.url
+    assert "dan-so-tang-15" in page.locator("body").inner_text()
+    assert page.problems == [], page.problems  # its own CSP lets its inline styles apply
+    page.go_back()
     # and again from the list of stored results, by keyboard
     page.goto(site + "/scenarios")
     assert page.locator("#comparison").count() == 0

@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from web_helpers import csrf_of, sign_in
+from web_helpers import PASSWORD, csrf_of, sign_in
 
-from vntwin.catalog.users import SYSTEM
+from vntwin.catalog.users import SYSTEM, user_create
 from vntwin.twin.build import fuse_catalog
 from vntwin.twin.ingest_catalog import ingest_file
 
@@ -31,6 +31,7 @@ optimise:
 indicators:
   - {id: a, type: accessibility, facility_type: clinic, distance_km: 5}
 """
+NOT_FOUND = "<h1>Không tìm thấy trang</h1>"
 
 
 @pytest.fixture
@@ -87,9 +88,10 @@ def test_run_through_the_page_stores_and_compares(client, twin, editor, api, edi
     assert f'href="/dataset/{dataset}"' in page  # listed among the stored results
     comparison = page.split('id="comparison"', 1)[1]
     assert "phong-kham" in comparison and "Toàn quốc" in comparison
-    assert f"/scenarios/report?datasets={dataset}" in comparison
-    assert f"/scenarios/results/{dataset}/difference.geojson" in comparison
-    assert client.get(f"/scenarios/results/{dataset}/difference.geojson").status_code == 200
+    # the links are the page's own (session cookie), not the token-only JSON API
+    assert f"/scenarios/report.html?datasets={dataset}" in comparison
+    assert f"/scenarios/difference/{dataset}.geojson" in comparison
+    assert client.get(f"/scenarios/difference/{dataset}.geojson").status_code == 200
     # the page's script route: start a background run and poll it to the end
     r = client.post("/scenarios", data={"csrf_token": token, "action": "run", "spec": SPEC},
                     headers={"Accept": "application/json"})
@@ -104,6 +106,51 @@ def test_run_through_the_page_stores_and_compares(client, twin, editor, api, edi
     assert f'href="/dataset/{dataset}"' not in page
     comparison = page.split('id="comparison"', 1)[1]
     assert "không có quyền xem" in comparison and "phong-kham" not in comparison
+
+
+def test_private_result_links_work_for_the_owner_only(client, cat, twin, editor, api,
+                                                    admin_token, editor_token):
+    sign_in(client, editor)
+    token = csrf_of(client.get("/scenarios").text)
+    r = client.post("/scenarios", data={"csrf_token": token, "action": "run", "spec": SPEC},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    dataset = re.search(r"datasets=([\w-]+)", r.headers["location"]).group(1)
+    api.ok("package_patch", editor_token, id=dataset, access_level="restricted")
+    report = f"/scenarios/report.html?datasets={dataset}"
+    layer = f"/scenarios/difference/{dataset}.geojson"
+    comparison = client.get(r.headers["location"]).text.split('id="comparison"', 1)[1]
+    assert report in comparison and layer in comparison
+    # the JSON API refuses the same browser (no token header): why the page has its own
+    assert client.get(f"/scenarios/report?datasets={dataset}").status_code == 404
+    # the owner, signed in, gets both
+    r = client.get(report)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "Báo cáo kịch bản" in r.text and "<script" not in r.text
+    assert "script-src" not in r.headers["content-security-policy"]
+    assert r.headers["cache-control"] == "no-store"
+    r = client.get(layer)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    body = r.json()
+    assert body["type"] == "FeatureCollection" and body["numberReturned"] > 0
+    # the same answer as the API gives the owner's token
+    assert body == client.get(f"/scenarios/results/{dataset}/difference.geojson",
+                              headers={"Authorization": editor_token}).json()
+    missing = client.get("/scenarios/difference/khong-co.geojson")
+    assert missing.status_code == 404 and NOT_FOUND in missing.text
+    assert client.get("/scenarios/report.html").status_code == 400
+    # another organisation's user and an anonymous visitor: "not found", like a missing one
+    api.ok("organization_create", admin_token, name="so-khac", title="Sở khác")
+    user_create(cat, "nguoi-khac", org="so-khac", role="admin", password=PASSWORD)
+    client.cookies.clear()
+    sign_in(client, "nguoi-khac")
+    for visitor in ("another user", "anonymous"):
+        for url in (report, layer):
+            r = client.get(url)
+            assert r.status_code == 404, (visitor, url)
+            assert r.text.count("<h1>") == 1 and NOT_FOUND in r.text
+            assert "Báo cáo kịch bản" not in r.text and "FeatureCollection" not in r.text
+        client.cookies.clear()
 
 
 def _poll(client, url: str) -> dict:

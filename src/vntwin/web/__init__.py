@@ -21,6 +21,7 @@ from vntwin.web import (
     routes_feedback,
     routes_map,
     routes_requests,
+    routes_scenario_results,
     routes_scenarios,
 )
 from vntwin.web.assets import STATIC_DIR, maplibre_dir
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_account.router())
     app.include_router(routes_map.router())
     app.include_router(routes_scenarios.router(Jobs()))
+    app.include_router(routes_scenario_results.router())
     app.include_router(routes_requests.router())
     app.include_router(routes_feedback.router())
     app.include_router(routes_dashboard.router())
