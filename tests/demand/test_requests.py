@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from vntwin.catalog.models import AuditLog
 
 
@@ -151,3 +153,38 @@ def test_delete_rules(api, org, citizen, neighbour, editor_token, admin_token):
     assert status == 403  # answered: the record stays for the agency's statistics
     api.ok("datarequest_delete", admin_token, id=rid)
     assert api.call("datarequest_show", id=rid)[0] == 404
+
+
+def test_withdraw_comment_delete_and_edit_rules(api, cat, org, editor_token, citizen,
+                                                neighbour):
+    from vntwin.catalog.users import authenticate
+    from vntwin.demand import requests, social
+    from vntwin.errors import NotAuthorized, NotFound, ValidationError
+
+    rid = api.ok("datarequest_create", editor_token, title="Bến xe", description="Vị trí",
+                 organization_id=org["name"])["id"]
+    # the description may be changed, not emptied; a refused edit changes nothing
+    status, body = api.call("datarequest_update", editor_token, id=rid, description=" ")
+    assert status == 409 and "description" in body["error"]
+    assert api.ok("datarequest_show", id=rid)["description"] == "Vị trí"
+    # the author is the agency's editor too: withdraw() withdraws (close() would decline)
+    editor = authenticate(cat, editor_token, "")
+    with pytest.raises(NotAuthorized):
+        requests.withdraw(cat, authenticate(cat, neighbour, ""), {"id": rid})
+    assert requests.withdraw(cat, editor, {"id": rid, "close_reason": "Nhầm"})["status"] \
+        == "withdrawn"
+    with pytest.raises(ValidationError):
+        requests.withdraw(cat, editor, {"id": rid})
+    # a comment is deleted only under its own request's address
+    other = api.ok("datarequest_create", citizen, title="Khác", description="x")["id"]
+    cid = api.ok("datarequest_comment", neighbour, datarequest_id=rid, comment="Tôi")["id"]
+    with pytest.raises(NotFound):
+        social.comment_delete(cat, authenticate(cat, neighbour, ""), cid, other)
+    social.comment_delete(cat, authenticate(cat, neighbour, ""), cid, rid)
+    assert api.ok("datarequest_comment_list", id=rid) == []
+    # "can delete" says what datarequest_delete allows: not once the agency answered
+    assert api.ok("datarequest_show", citizen, id=other)["can"]["delete"] is True
+    api.ok("datarequest_update", citizen, id=other, organization_id=org["name"])
+    api.ok("datarequest_comment", editor_token, datarequest_id=other, comment="Đã nhận")
+    assert api.ok("datarequest_show", citizen, id=other)["can"]["delete"] is False
+    assert api.call("datarequest_delete", citizen, id=other)[0] == 403

@@ -9,7 +9,7 @@ import re
 from web_helpers import PASSWORD, csrf_of, sign_in
 
 from vntwin.catalog.users import user_create
-from vntwin.demand import requests
+from vntwin.demand import requests, social
 
 TITLE = "Điểm dừng xe buýt Đà Nẵng"
 
@@ -134,3 +134,141 @@ def test_list_renders_in_both_languages(client):
     assert '<html lang="vi">' in vi and "Yêu cầu dữ liệu" in vi
     en = client.get("/requests?lang=en").text
     assert '<html lang="en">' in en and "Data requests" in en and "Any status" in en
+
+
+def _comment_ids(html: str, rid: str) -> list[str]:
+    return re.findall(rf'action="/requests/{rid}/comments/([\w-]+)/delete"', html)
+
+
+def _post(client, url: str, page: str | None, **data):
+    if page is not None:
+        data["csrf_token"] = csrf_of(page)
+    return client.post(url, data=data, follow_redirects=False)
+
+
+def test_author_edits_and_withdraws_through_the_pages(client, cat, org, editor):
+    user_create(cat, "nguoi-dan", password=PASSWORD)
+    user_create(cat, "hang-xom", password=PASSWORD)
+    sign_in(client, "nguoi-dan")
+    rid = _new_request(client, org)
+    page = client.get(f"/requests/{rid}").text
+    assert f'href="/requests/{rid}/edit"' in page and "Rút yêu cầu" in page
+    form = client.get(f"/requests/{rid}/edit")
+    assert form.status_code == 200 and f'value="{TITLE}"' in form.text
+    assert 'value="2027-06-30"' in form.text and 'name="organization_id"' not in form.text
+    # bad input: field errors, nothing changed
+    r = _post(client, f"/requests/{rid}/edit", form.text, title="", description="",
+              needed_by="mai")
+    assert r.status_code == 400
+    for field in ("title", "description", "needed_by"):
+        assert f'id="{field}-error"' in r.text
+    assert "Chưa nhập" in r.text and 'aria-invalid="true"' in r.text
+    assert 'href="#title"' in r.text  # the one error summary links to the fields
+    # no CSRF token, or a wrong one: refused, nothing changed
+    assert _post(client, f"/requests/{rid}/edit", None, title="Khác",
+                 description="x").status_code == 403
+    assert client.post(f"/requests/{rid}/edit", data={"csrf_token": "sai", "title": "Khác",
+                                                      "description": "x"}).status_code == 403
+    assert requests.show(cat, _anyone(), rid)["title"] == TITLE
+    r = _post(client, f"/requests/{rid}/edit", form.text, title="Tuyến và điểm dừng xe buýt",
+              description="Cả giờ chạy.", purpose="", needed_by="")
+    assert r.status_code == 303 and r.headers["location"] == f"/requests/{rid}"
+    shown = requests.show(cat, _anyone(), rid)
+    assert (shown["title"], shown["description"], shown["purpose"], shown["needed_by"]) == \
+        ("Tuyến và điểm dừng xe buýt", "Cả giờ chạy.", "", None)
+    assert "Yêu cầu của bạn đã được sửa." in client.get(f"/requests/{rid}").text
+
+    # someone else: no edit link, no withdraw form, and forged posts are refused
+    client.cookies.clear()
+    sign_in(client, "hang-xom")
+    page = client.get(f"/requests/{rid}").text
+    assert f"/requests/{rid}/edit" not in page and "withdraw_reason" not in page
+    assert client.get(f"/requests/{rid}/edit").status_code == 403
+    assert _post(client, f"/requests/{rid}/edit", page, title="Của tôi",
+                 description="x").status_code == 403
+    assert _post(client, f"/requests/{rid}/withdraw", page).status_code == 403
+    # the agency's editor triages but does not edit the author's words
+    client.cookies.clear()
+    sign_in(client, editor)
+    page = client.get(f"/requests/{rid}").text
+    assert _post(client, f"/requests/{rid}/edit", page, title="Của cơ quan",
+                 description="x").status_code == 403
+    assert requests.show(cat, _anyone(), rid)["title"] == "Tuyến và điểm dừng xe buýt"
+    assert client.get("/requests/khong-co/edit").status_code == 404
+
+    # the author withdraws it (CSRF checked), with a reason everybody sees
+    client.cookies.clear()
+    sign_in(client, "nguoi-dan")
+    page = client.get(f"/requests/{rid}").text
+    assert _post(client, f"/requests/{rid}/withdraw", None).status_code == 403
+    r = _post(client, f"/requests/{rid}/withdraw", page, withdraw_reason="x" * 10_001)
+    assert r.status_code == 400 and 'id="withdraw_reason-error"' in r.text
+    assert requests.show(cat, _anyone(), rid)["status"] == "open"
+    r = _post(client, f"/requests/{rid}/withdraw", page,
+              withdraw_reason="Đã có trên cổng của thành phố.")
+    assert r.status_code == 303
+    page = client.get(f"/requests/{rid}").text
+    assert "Bạn đã rút yêu cầu." in page and "đã rút" in page
+    assert "Người gửi đã rút yêu cầu" in page and "Đã có trên cổng của thành phố." in page
+    assert f"/requests/{rid}/edit" not in page and "withdraw_reason" not in page
+    assert client.get(f"/requests/{rid}/edit").status_code == 403
+    r = _post(client, f"/requests/{rid}/withdraw", page)
+    assert r.status_code == 303  # already closed: said on the page, nothing changes
+    assert "Yêu cầu này đã được đóng." in client.get(f"/requests/{rid}").text
+    closed = requests.show(cat, _anyone(), rid)
+    assert closed["status"] == "withdrawn" and closed["response"]["state"] == "none"
+    en = client.get(f"/requests/{rid}?lang=en").text
+    assert "withdrawn" in en and "Withdrawn by its author" in en
+
+
+def test_author_who_is_staff_withdraws_not_declines(client, cat, org, editor):
+    sign_in(client, editor)
+    rid = _new_request(client, org)
+    page = client.get(f"/requests/{rid}").text
+    assert "Trả lời với tư cách cơ quan" in page and "Rút yêu cầu" in page
+    assert _post(client, f"/requests/{rid}/withdraw", page).status_code == 303
+    assert requests.show(cat, _anyone(), rid)["status"] == "withdrawn"
+
+
+def test_comment_delete_through_the_pages(client, cat, org, editor):
+    user_create(cat, "nguoi-dan", password=PASSWORD)
+    user_create(cat, "hang-xom", password=PASSWORD)
+    user_create(cat, "quan-tri", sysadmin=True, password=PASSWORD)
+    sign_in(client, "nguoi-dan")
+    rid = _new_request(client, org)
+    other = _new_request(client, org)
+    page = client.get(f"/requests/{rid}").text
+    assert _post(client, f"/requests/{rid}/comment", page, comment="Của người hỏi").is_redirect
+    client.cookies.clear()
+    sign_in(client, "hang-xom")
+    page = client.get(f"/requests/{rid}").text
+    assert _post(client, f"/requests/{rid}/comment", page, comment="Của hàng xóm").is_redirect
+    page = client.get(f"/requests/{rid}").text
+    mine = _comment_ids(page, rid)
+    assert len(mine) == 1  # only their own comment has a delete button
+    all_ids = [c["id"] for c in social.comment_list(cat, _anyone(), rid)]
+    theirs = next(c for c in all_ids if c not in mine)
+    # someone else's comment: refused; a comment under another request's address: 404
+    assert _post(client, f"/requests/{rid}/comments/{theirs}/delete", page).status_code == 403
+    assert _post(client, f"/requests/{other}/comments/{mine[0]}/delete",
+                 page).status_code == 404
+    assert _post(client, f"/requests/{rid}/comments/{mine[0]}/delete",
+                 None).status_code == 403  # no CSRF token
+    assert len(social.comment_list(cat, _anyone(), rid)) == 2
+    r = _post(client, f"/requests/{rid}/comments/{mine[0]}/delete", page)
+    assert r.status_code == 303 and r.headers["location"] == f"/requests/{rid}#comments"
+    page = client.get(f"/requests/{rid}").text
+    assert "Bình luận đã được xóa." in page and "Của hàng xóm" not in page
+    # the agency's editor may not delete the author's comment; a sysadmin may
+    client.cookies.clear()
+    sign_in(client, editor)
+    page = client.get(f"/requests/{rid}").text
+    assert _comment_ids(page, rid) == []
+    assert _post(client, f"/requests/{rid}/comments/{theirs}/delete", page).status_code == 403
+    client.cookies.clear()
+    sign_in(client, "quan-tri")
+    page = client.get(f"/requests/{rid}").text
+    assert _comment_ids(page, rid) == [theirs]
+    assert _post(client, f"/requests/{rid}/comments/{theirs}/delete", page).status_code == 303
+    assert social.comment_list(cat, _anyone(), rid) == []
+    assert _post(client, f"/requests/{rid}/comments/{theirs}/delete", page).status_code == 404

@@ -131,7 +131,8 @@ def request_dicts(session: Session, actor: Actor,
             "comments_count": comments.get(req.id, 0),
             "can": {"edit": actor.sysadmin or (author and req.status == "open"),
                     "triage": staff, "withdraw": author and req.status not in CLOSED_STATUSES,
-                    "delete": actor.sysadmin or (author and req.status == "open"),
+                    "delete": actor.sysadmin or (author and req.status == "open"
+                                                 and req.first_response_at is None),
                     "vote": not actor.anonymous and actor.user_id is not None,
                     "comment": not actor.anonymous and actor.user_id is not None},
         })

@@ -71,7 +71,7 @@ def _content(data: dict[str, Any], errors: Errors, *, creating: bool) -> dict[st
         value = text(data, key, errors)
         if value is not None:
             out[key] = value
-    if creating and not out.get("description"):
+    if (creating or "description" in out) and not out.get("description"):
         errors.add("description", "Missing value: say what data you need")
     if "needed_by" in data:
         out["needed_by"] = iso_date(data, "needed_by", errors)
@@ -229,11 +229,24 @@ def close(cat: Catalog, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         raise NotAuthorized("only the agency's staff or the request's author may close it")
     if has_dataset:
         raise NotAuthorized("only the agency's staff may mark a request as published")
+    return withdraw(cat, actor, data)
+
+
+def withdraw(cat: Catalog, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    """The author takes back their request ``id`` (optional ``close_reason``): it is
+    closed as ``withdrawn``, and an unanswered one no longer counts against the agency.
+
+    Separate from :func:`close` because an author who is also the agency's staff would be
+    declining there, while on the request's page they withdraw what they asked.
+    """
+    _signed_in(actor, "Withdrawing a data request")
     errors = Errors()
     reason = text(data, "close_reason", errors) or text(data, "close_circumstance", errors)
     errors.raise_if_any()
     with cat.write(actor) as ctx:
         req = get_request(ctx.session, data.get("id"))
+        if actor.user_id is None or actor.user_id != req.user_id:
+            raise NotAuthorized("only the request's author may withdraw it")
         if req.status in CLOSED_STATUSES:
             raise ValidationError({"status": [f"The request is already {req.status}"]})
         req.status = "withdrawn"

@@ -125,13 +125,17 @@ def comment_list(cat: Catalog, actor: Actor, ref: str, *, limit: int = 100, offs
         return [comment_dict(r, users.get(r.user_id or ""), staff, actor) for r in rows]
 
 
-def comment_delete(cat: Catalog, actor: Actor, comment_id: str) -> None:
+def comment_delete(cat: Catalog, actor: Actor, comment_id: str,
+                   request_id: str | None = None) -> None:
     """datarequest_comment_delete: its author or a sysadmin (a response already given
     stays counted: the clock is not restarted by deleting the answer).
+
+    ``request_id``: the request the caller thinks the comment is on (a page's address);
+    a comment of another request is then "not found".
     """
     with cat.write(actor) as ctx:
         row = ctx.session.get(DataRequestComment, comment_id) if comment_id else None
-        if row is None:
+        if row is None or (request_id is not None and row.datarequest_id != request_id):
             raise NotFound(f"Comment {comment_id[:60]!r} was not found")
         if not (actor.sysadmin or (actor.user_id and actor.user_id == row.user_id)):
             raise NotAuthorized("only the comment's author or a sysadmin may delete it")

@@ -20,6 +20,7 @@ from vntwin.web import (
     routes_edit,
     routes_feedback,
     routes_map,
+    routes_request_edits,
     routes_requests,
     routes_scenario_results,
     routes_scenarios,
@@ -46,6 +47,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_scenarios.router(Jobs()))
     app.include_router(routes_scenario_results.router())
     app.include_router(routes_requests.router())
+    app.include_router(routes_request_edits.router())
     app.include_router(routes_feedback.router())
     app.include_router(routes_dashboard.router())
     errors.install(app)

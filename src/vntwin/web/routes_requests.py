@@ -27,7 +27,9 @@ from vntwin.web.search import MAX_PAGE, PAGE_SIZE, pages
 PageDep = Annotated[Page, Depends(page)]
 NEW_FIELDS = ("title", "description", "purpose", "organization_id", "needed_by")
 TRIAGE_STATUSES = ("accepted", "in_progress", "published", "declined")
-MAX_TEXT = 10_000
+# one more than the demand's longest text: an overlong field gets the domain's error, not a
+# silent cut, while a huge post still costs no more than this
+MAX_TEXT = 10_001
 
 
 @dataclass
@@ -59,12 +61,13 @@ class RequestFilter:
         return f"{path}?{urlencode(pairs)}" if pairs else path
 
 
-def _messages(p: Page, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+def field_messages(p: Page, errors: dict[str, list[str]]) -> dict[str, list[str]]:
     """Field errors in the page's language where the message is a known one."""
     return {k: [p._(m) for m in v] for k, v in errors.items()}
 
 
-def _text(form: FormData, key: str) -> str:
+def form_text(form: FormData, key: str) -> str:
+    """A form field as trimmed text, cut to a sane length ("" when absent)."""
     value = form.get(key)
     return value.strip()[:MAX_TEXT] if isinstance(value, str) else ""
 
@@ -96,8 +99,12 @@ def _new_page(p: Page, values: dict[str, Any], errors: dict[str, list[str]],
                     orgs=_organisations(p))
 
 
-def _detail_page(p: Page, ref: str, triage: dict[str, Any] | None = None,
-                 errors: dict[str, list[str]] | None = None, status: int = 200) -> Response:
+def detail_page(p: Page, ref: str, triage: dict[str, Any] | None = None,
+                errors: dict[str, list[str]] | None = None, status: int = 200,
+                **extra: Any) -> Response:
+    """One request's page, with a refused form's values and field errors (or 404);
+    ``extra`` goes to the template (the withdraw form's values).
+    """
     try:
         req = requests.show(p.cat, p.actor, ref)
     except NotFound:
@@ -109,21 +116,22 @@ def _detail_page(p: Page, ref: str, triage: dict[str, Any] | None = None,
                                       "dataset_id": (req["dataset"] or {}).get("name", ""),
                                       "close_reason": req["close_reason"] or ""},
                     errors=errors or {}, triage_statuses=TRIAGE_STATUSES,
-                    status_labels=REQUEST_STATUS_LABELS, response_labels=RESPONSE_STATE_LABELS)
+                    status_labels=REQUEST_STATUS_LABELS, response_labels=RESPONSE_STATE_LABELS,
+                    **extra)
 
 
 def triage_data(form: FormData) -> dict[str, Any]:
     """The ``datarequest_update`` input of the triage form: each status sends only what
     it needs (a planned date, a dataset, a reason), so stale fields do not leak in.
     """
-    status = _text(form, "status")
+    status = form_text(form, "status")
     data: dict[str, Any] = {"status": status}
     if status == "accepted":
-        data["planned_date"] = _text(form, "planned_date")
+        data["planned_date"] = form_text(form, "planned_date")
     elif status == "published":
-        data["dataset_id"] = _text(form, "dataset_id")
+        data["dataset_id"] = form_text(form, "dataset_id")
     elif status == "declined":
-        data["close_reason"] = _text(form, "close_reason")
+        data["close_reason"] = form_text(form, "close_reason")
     return data
 
 
@@ -151,18 +159,19 @@ def router() -> APIRouter:
         form = await p.form()
         if p.actor.anonymous:
             return login_first(p, p.url("web_request_new"))
-        values = {key: _text(form, key) for key in NEW_FIELDS}
+        values = {key: form_text(form, key) for key in NEW_FIELDS}
         data = {k: v for k, v in values.items() if v or k in ("title", "description")}
         try:
             req = await run_in_threadpool(requests.create, p.cat, p.actor, data)
         except ValidationError as exc:
-            return await run_in_threadpool(_new_page, p, values, _messages(p, exc.errors), 400)
+            return await run_in_threadpool(_new_page, p, values,
+                                           field_messages(p, exc.errors), 400)
         return p.redirect(p.url("web_request", request_id=req["id"]),
                           p._("Your request was sent to the agency."))
 
     @api.get("/requests/{request_id}", name="web_request")
     async def detail(p: PageDep, request_id: str) -> Response:
-        return await run_in_threadpool(_detail_page, p, request_id)
+        return await run_in_threadpool(detail_page, p, request_id)
 
     @api.post("/requests/{request_id}/comment", name="web_request_comment")
     async def comment(p: PageDep, request_id: str) -> Response:
@@ -172,12 +181,12 @@ def router() -> APIRouter:
             return login_first(p, target)
         try:
             await run_in_threadpool(social.comment, p.cat, p.actor, request_id,
-                                    {"comment": _text(form, "comment")})
+                                    {"comment": form_text(form, "comment")})
         except NotFound:
             return p.render("error.html", status=404, status_code=404)
         except ValidationError as exc:
-            return await run_in_threadpool(_detail_page, p, request_id, None,
-                                           _messages(p, exc.errors), 400)
+            return await run_in_threadpool(detail_page, p, request_id, None,
+                                           field_messages(p, exc.errors), 400)
         return p.redirect(target + "#comments", p._("Your comment was added."))
 
     @api.post("/requests/{request_id}/vote", name="web_request_vote")
@@ -202,7 +211,7 @@ def router() -> APIRouter:
         if p.actor.anonymous:
             return login_first(p, target)
         data = triage_data(form)
-        values = {k: _text(form, k) for k in ("status", "planned_date", "dataset_id",
+        values = {k: form_text(form, k) for k in ("status", "planned_date", "dataset_id",
                                                "close_reason")}
         try:
             await run_in_threadpool(requests.update, p.cat, p.actor,
@@ -212,8 +221,8 @@ def router() -> APIRouter:
         except NotAuthorized:
             return p.render("error.html", status=403, status_code=403)
         except ValidationError as exc:
-            return await run_in_threadpool(_detail_page, p, request_id, values,
-                                           _messages(p, exc.errors), 400)
+            return await run_in_threadpool(detail_page, p, request_id, values,
+                                           field_messages(p, exc.errors), 400)
         return p.redirect(target, p._("The request's status was changed."))
 
     return api
