@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from vntwin.catalog.auth import Actor
+from vntwin.catalog.counts import count_rows, visible
 from vntwin.catalog.dictize import group_dict
 from vntwin.catalog.lookup import get_group
-from vntwin.catalog.models import ROLES, Group, Member, Package, PackageGroup
+from vntwin.catalog.models import ROLES, Group, Member
 from vntwin.catalog.service import Catalog
 from vntwin.catalog.validation import Errors, check_name
 from vntwin.errors import NotAuthorized, ValidationError
@@ -113,30 +114,14 @@ def _package_counts(cat: Catalog, actor: Actor, organization: bool,
                     only: str | None = None) -> dict[str, int]:
     """Datasets per organisation/group that the actor can see (``only``: of one group).
 
-    The organisation count is read from the index on (owner_org, state, access_level)
-    alone, so listing organisations does not scan the datasets.
+    Every group: from the catalogue's per-revision cache (``catalog.counts``). One group:
+    counted directly (a small range of the index), so a page of one organisation does
+    not pay for counting all of them after each write.
     """
+    if only is None:
+        return cat.counts.for_actor(cat, actor, organization)
     with cat.read() as session:
-        if organization:
-            stmt = (select(Package.owner_org, Package.access_level, Package.owner_org,
-                           func.count())
-                    .where(Package.state == "active")
-                    .group_by(Package.owner_org, Package.access_level))
-            if only is not None:
-                stmt = stmt.where(Package.owner_org == only)
-        else:
-            stmt = (select(PackageGroup.group_id, Package.access_level, Package.owner_org,
-                           func.count())
-                    .join(Package, Package.id == PackageGroup.package_id)
-                    .where(Package.state == "active")
-                    .group_by(PackageGroup.group_id, Package.access_level, Package.owner_org))
-            if only is not None:
-                stmt = stmt.where(PackageGroup.group_id == only)
-        counts: dict[str, int] = {}
-        for gid, level, owner, n in session.execute(stmt):
-            if gid and actor.can_read(level, owner):
-                counts[gid] = counts.get(gid, 0) + n
-        return counts
+        return visible(count_rows(session, organization, only), actor)
 
 
 def group_list(

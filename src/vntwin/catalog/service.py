@@ -69,9 +69,11 @@ class Catalog:
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self.uploads = UploadStore(settings.uploads_dir, settings.max_upload_bytes)
         self.failures = FailureLimiter(settings.auth_failures_per_minute)
+        from vntwin.catalog.counts import PackageCounts
         from vntwin.catalog.search import SearchIndex
 
         self.index = SearchIndex(self)
+        self.counts = PackageCounts()  # datasets per organisation, per revision
 
     @property
     def site_url(self) -> str:
