@@ -2,6 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+
+class Message(str):
+    """An error message that carries its values: ``Message("Must be at most %(limit)s
+    characters", limit=200)`` *is* the English text (a ``str``: APIs, logs and ``==``
+    see "Must be at most 200 characters"), and keeps ``template`` and ``params`` so a page
+    translates the template and fills in the values in the visitor's language.
+
+    Use it where a message names a value (a limit, the text that was refused); a fixed
+    message stays a plain ``str``. Templates use ``%(name)s`` / ``%(name)r``, as gettext's
+    python-format does.
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Message:
+        """The message ``template % params``."""
+        obj = super().__new__(cls, template % params)
+        obj.template = template
+        obj.params = params
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as template and values (worker processes pass errors back)."""
+        return _message, (self.template, self.params)
+
+    def localise(self, gettext: Callable[[str], str]) -> str:
+        """The message in another language: ``gettext`` of the template, then the values.
+
+        A translation whose placeholders do not match falls back to the English text.
+        """
+        try:
+            return gettext(self.template) % self.params
+        except (KeyError, ValueError, TypeError):
+            return str(self)
+
+
+def _message(template: str, params: dict[str, Any]) -> Message:
+    return Message(template, **params)
+
 
 class VntwinError(Exception):
     """Base class of every error vntwin raises on purpose."""

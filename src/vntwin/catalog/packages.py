@@ -13,7 +13,7 @@ from vntwin.catalog.lookup import get_group, get_package
 from vntwin.catalog.models import Group, Package, PackageGroup, PackageVersion, Resource, utcnow
 from vntwin.catalog.service import Catalog, WriteContext
 from vntwin.catalog.validation import clean_package, clean_resource
-from vntwin.errors import NotAuthorized, NotFound, ValidationError
+from vntwin.errors import Message, NotAuthorized, NotFound, ValidationError
 from vntwin.quality.refresh import on_dataset_write
 
 
@@ -64,7 +64,8 @@ def _owner_org(ctx: WriteContext, value: Any) -> str:
     try:
         org = get_group(ctx.session, value, organization=True)
     except NotFound:
-        raise ValidationError({"owner_org": [f"Organization {value!r} does not exist"]}) from None
+        raise ValidationError({"owner_org": [Message("Organization %(value)r does not exist",
+                                                      value=value)]}) from None
     if not ctx.actor.can_edit_org_datasets(org.id):
         raise NotAuthorized(f"User {ctx.actor.name or '(anonymous)'} not authorized to add "
                             f"datasets to organization {org.name}")
@@ -80,7 +81,8 @@ def _set_groups(ctx: WriteContext, pkg: Package, groups: Any) -> None:
         try:
             ids.append(get_group(ctx.session, str(ref), organization=False).id)
         except NotFound:
-            raise ValidationError({"groups": [f"Group {ref!r} does not exist"]}) from None
+            raise ValidationError({"groups": [Message("Group %(value)r does not exist",
+                                                       value=ref)]}) from None
     for link in ctx.session.scalars(select(PackageGroup).where(PackageGroup.package_id == pkg.id)):
         ctx.session.delete(link)
     ctx.session.flush()

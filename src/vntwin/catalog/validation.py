@@ -15,7 +15,7 @@ from vntwin.catalog.formats import format_for_name
 from vntwin.catalog.licenses import BY_ID, normalise_license_id
 from vntwin.catalog.models import ACCESS_LEVELS
 from vntwin.catalog.vocabularies import FREQUENCIES, THEMES
-from vntwin.errors import ValidationError
+from vntwin.errors import Message, ValidationError
 from vntwin.text import nfc
 
 NAME_RE = re.compile(r"^[a-z0-9_-]{2,100}$")
@@ -84,7 +84,7 @@ def _date(value: str, field: str, errors: Errors) -> str:
         else:
             datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        errors.add(field, f"Not an ISO 8601 date: {value[:40]!r}")
+        errors.add(field, Message("Not an ISO 8601 date: %(value)r", value=value[:40]))
     return value
 
 
@@ -122,7 +122,8 @@ def _themes(value: Any, errors: Errors) -> list[str]:
     for item in items:
         code = str(item).strip().rsplit("/", 1)[-1].upper()
         if code not in THEMES:
-            errors.add("theme", f"Unknown theme {item!r}; use one of {', '.join(THEMES)}")
+            errors.add("theme", Message("Unknown theme %(value)r; use one of %(choices)s",
+                                         value=item, choices=", ".join(THEMES)))
         elif code not in out:
             out.append(code)
     return out
@@ -175,7 +176,8 @@ def _access_level(data: dict[str, Any], current: str | None, errors: Errors) -> 
     level = data.get("access_level")
     if level not in (None, ""):
         if level not in ACCESS_LEVELS:
-            errors.add("access_level", f"Must be one of {', '.join(ACCESS_LEVELS)}")
+            errors.add("access_level", Message("Must be one of %(choices)s",
+                                                choices=", ".join(ACCESS_LEVELS)))
             return None
         return str(level)
     if "private" in data:
@@ -209,13 +211,14 @@ def clean_package(data: dict[str, Any], current: dict[str, Any] | None = None) -
             out[f"{field}_en"] = en
     for field in ("author_email", "maintainer_email"):
         if out.get(field) and not EMAIL_RE.match(out[field]):
-            errors.add(field, f"Not a valid email address: {out[field]!r}")
+            errors.add(field, Message("Not a valid email address: %(value)r", value=out[field]))
     if out.get("url") and not URL_RE.match(out["url"]):
         errors.add("url", "Must be an http(s) URL")
     if "license_id" in data:
         lic = normalise_license_id(_text(data["license_id"], "license_id", errors))
         if lic and lic not in BY_ID:
-            errors.add("license_id", f"Unknown licence {lic!r}; see license_list")
+            errors.add("license_id", Message("Unknown licence %(value)r; see license_list",
+                                              value=lic))
         out["license_id"] = lic
     level = _access_level(data, (current or {}).get("access_level"), errors)
     if level is not None:
@@ -310,7 +313,7 @@ def clean_resource(data: dict[str, Any]) -> dict[str, Any]:
         errors.add("url", "Must be an http(s) URL")
     for key, limit in RESOURCE_LIMITS.items():
         if len(out.get(key) or "") > limit:
-            errors.add(key, f"Must be at most {limit} characters")
+            errors.add(key, Message("Must be at most %(limit)s characters", limit=limit))
     if "format" in out:
         out["format"] = out["format"].upper().lstrip(".")
     if not out.get("format") and out.get("url"):

@@ -29,7 +29,7 @@ from vntwin.demand.dictize import is_staff, request_dicts
 from vntwin.demand.models import CLOSED_STATUSES, REQUEST_STATUSES, DataRequest
 from vntwin.demand.validation import TITLE_MAX, iso_date, text
 from vntwin.demand.workdays import deadline, local_date
-from vntwin.errors import NotAuthorized, NotFound, ValidationError
+from vntwin.errors import Message, NotAuthorized, NotFound, ValidationError
 
 CONTENT_FIELDS = ("title", "description", "purpose", "needed_by")
 TRIAGE_FIELDS = ("status", "planned_date", "dataset_id", "accepted_dataset_id", "close_reason",
@@ -56,7 +56,8 @@ def _organization(ctx: WriteContext | Session, value: Any, errors: Errors) -> st
     try:
         return get_group(session, str(value), organization=True).id
     except NotFound:
-        errors.add("organization_id", f"Organization {str(value)[:60]!r} does not exist")
+        errors.add("organization_id", Message("Organization %(value)r does not exist",
+                                               value=str(value)[:60]))
         return None
 
 
@@ -118,7 +119,8 @@ def _dataset_id(ctx: WriteContext, actor: Actor, data: dict[str, Any], errors: E
     try:
         return get_package(ctx.session, actor, str(ref)).id
     except NotFound:
-        errors.add("dataset_id", f"Dataset {str(ref)[:60]!r} was not found")
+        errors.add("dataset_id", Message("Dataset %(value)r was not found",
+                                          value=str(ref)[:60]))
         return None
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from vntwin.catalog.validation import Errors
+from vntwin.errors import Message
 from vntwin.text import nfc
 
 TITLE_MAX = 200
@@ -29,7 +30,7 @@ def text(data: dict[str, Any], key: str, errors: Errors, *, required: bool = Fal
     if required and not value:
         errors.add(key, "Missing value")
     if len(value) > maximum:
-        errors.add(key, f"Must be at most {maximum} characters")
+        errors.add(key, Message("Must be at most %(limit)s characters", limit=maximum))
     return value
 
 
@@ -49,7 +50,7 @@ def iso_date(data: dict[str, Any], key: str, errors: Errors) -> date | None:
             return date.fromisoformat(raw)
         return datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
     except ValueError:
-        errors.add(key, f"Not an ISO 8601 date: {value[:40]!r}")
+        errors.add(key, Message("Not an ISO 8601 date: %(value)r", value=value[:40]))
         return None
 
 
@@ -71,6 +72,7 @@ def number(data: dict[str, Any], key: str, errors: Errors, *, minimum: float,
         errors.add(key, "Must be a whole number")
         return None
     if not minimum <= parsed <= maximum:
-        errors.add(key, f"Must be between {minimum:g} and {maximum:g}")
+        errors.add(key, Message("Must be between %(minimum)s and %(maximum)s",
+                                 minimum=f"{minimum:g}", maximum=f"{maximum:g}"))
         return None
     return parsed

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from vntwin.catalog.auth import ANONYMOUS, Actor
 from vntwin.catalog.service import Catalog
 from vntwin.catalog.users import authenticate
-from vntwin.errors import NotAuthorized, RateLimited
+from vntwin.errors import Message, NotAuthorized, RateLimited
 from vntwin.web import i18n
 from vntwin.web.messages import FREQUENCY_LABELS, THEME_LABELS
 from vntwin.web.session import CSRF_FIELD, Session, SessionCodec, check_csrf, check_origin
@@ -76,8 +76,21 @@ class Page:
 
     # -- language ----------------------------------------------------------------------
     def _(self, message: str) -> str:
-        """Translate a message of the Python code (the templates use ``_`` directly)."""
-        return str(i18n.translations(self.lang).ugettext(message))
+        """Translate a message of the Python code (the templates use ``_`` directly).
+
+        A domain :class:`~vntwin.errors.Message` is translated by its template, then
+        filled with its values ("Must be at most 200 characters" in Vietnamese too).
+        """
+        gettext = i18n.translations(self.lang).ugettext
+        if isinstance(message, Message):
+            return message.localise(gettext)
+        return str(gettext(message))
+
+    def field_errors(self, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+        """A ``ValidationError``'s field errors in the page's language, where the message
+        (or a :class:`~vntwin.errors.Message`'s template) is in the catalogue.
+        """
+        return {key: [self._(m) for m in messages] for key, messages in errors.items()}
 
     # -- URLs ----------------------------------------------------------------------------
     def url(self, route: str, /, query: dict[str, Any] | None = None, **params: Any) -> str:

@@ -2,8 +2,9 @@
 
 ``N_`` only marks a string for the catalogue extractor (``pybabel extract -k N_``); the
 pages translate it when they show it. The catalogue's own validation messages are in
-English; the common ones are listed here so that forms show them in Vietnamese too
-(messages carrying a value, such as an unknown licence's id, stay in English).
+English; the common ones are listed here so that forms show them in Vietnamese too.
+Messages carrying a value are :class:`vntwin.errors.Message`: their templates are listed
+here (``%(limit)s``...) and ``Page._`` fills the values into the translation.
 """
 
 from __future__ import annotations
@@ -55,8 +56,16 @@ CATALOGUE_MESSAGES = (
     N_("An organization must be provided"),
     N_("Must not be before temporal_start"),
     N_("Missing value: give a url or an upload"),
-    N_("Must be at most 40 characters"),
-    N_("Must be at most 100 characters"),
+    N_("Must be at most %(limit)s characters"),
+    N_("Not an ISO 8601 date: %(value)r"),
+    N_("Not a valid email address: %(value)r"),
+    N_("Unknown licence %(value)r; see license_list"),
+    N_("Unknown theme %(value)r; use one of %(choices)s"),
+    N_("Must be one of %(choices)s"),
+    N_("Organization %(value)r does not exist"),
+    N_("Group %(value)r does not exist"),
+    N_("Dataset %(value)r was not found"),
+    N_("Must be between %(minimum)s and %(maximum)s"),
     N_("only one file may be uploaded per request"),
     N_("the multipart body ended inside the file"),
 )
@@ -92,7 +101,6 @@ DEMAND_MESSAGES = (
     N_("Publishing needs the dataset that answers the request"),
     N_("Declining a request needs a reason"),
     N_("Must be one of open, accepted, in_progress, published, declined"),
-    N_("Must be at most 200 characters"),
 )
 
 # units of the national digital-transformation indicators (the demo dataset's ``unit``)

@@ -111,7 +111,8 @@ def router() -> APIRouter:
             token = await run_in_threadpool(users.token_create, p.cat, p.actor, p.actor.name,
                                             name, days)
         except ValidationError as exc:
-            return await run_in_threadpool(tokens_page, p, None, exc.errors, 400)
+            return await run_in_threadpool(tokens_page, p, None, p.field_errors(exc.errors),
+                                           400)
         return await run_in_threadpool(tokens_page, p, token)
 
     @api.post("/user/api-tokens/revoke", name="web_tokens_revoke")

@@ -51,7 +51,7 @@ def _form_page(p: Page, values: dict[str, Any], errors: dict[str, list[str]],
 
 def _messages(p: Page, errors: dict[str, list[str]]) -> dict[str, list[str]]:
     """Field errors in the page's language where the catalogue's message is a known one."""
-    return {k: [p._(m) for m in v] for k, v in forms.field_errors(errors).items()}
+    return p.field_errors(forms.field_errors(errors))
 
 
 def router() -> APIRouter:

@@ -63,7 +63,7 @@ class RequestFilter:
 
 def field_messages(p: Page, errors: dict[str, list[str]]) -> dict[str, list[str]]:
     """Field errors in the page's language where the message is a known one."""
-    return {k: [p._(m) for m in v] for k, v in errors.items()}
+    return p.field_errors(errors)
 
 
 def form_text(form: FormData, key: str) -> str:
