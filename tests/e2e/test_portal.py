@@ -190,6 +190,42 @@ def test_scenario_runs_and_is_compared(site, page):
     assert "dan-so-tang-15" in page.locator("#comparison").inner_text()
 
 
+def test_request_author_edits_comments_and_withdraws_by_keyboard(site, page):
+    _sign_in(page, site)
+    page.goto(site + "/requests/new")
+    page.get_by_label("Bạn cần dữ liệu gì?").fill("Trạm quan trắc nước mặt")
+    page.locator("#description").fill("Vị trí và chỉ số các trạm, theo tháng.")
+    page.get_by_role("button", name="Gửi yêu cầu").click()
+    page.wait_for_url("**/requests/*")
+    request_url = page.url
+    _ok(page, "request-author")
+    # every new form is reached and sent from the keyboard
+    page.get_by_role("link", name="Sửa yêu cầu").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/edit")
+    _ok(page, "request-edit")
+    page.get_by_label("Bạn cần dữ liệu gì?").fill("Trạm quan trắc nước mặt và nước ngầm")
+    page.get_by_role("button", name="Lưu thay đổi").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(request_url)
+    assert page.get_by_role("heading", level=1).inner_text() == \
+        "Trạm quan trắc nước mặt và nước ngầm"
+    page.get_by_label("Bình luận của bạn").fill("Cần cả số liệu năm 2024.")
+    page.get_by_role("button", name="Gửi bình luận").click()
+    page.wait_for_url("**#comments")
+    page.get_by_role("button", name="Xóa bình luận này").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Bình luận đã được xóa.")
+    assert "Cần cả số liệu năm 2024." not in page.locator("#comments").inner_text()
+    page.get_by_label("Lý do (không bắt buộc)").fill("Đã có trên cổng dữ liệu của tỉnh.")
+    page.get_by_role("button", name="Rút yêu cầu").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Bạn đã rút yêu cầu.")
+    assert page.locator(".badge.status-withdrawn").inner_text() == "đã rút"
+    assert page.get_by_role("link", name="Sửa yêu cầu").count() == 0
+    _ok(page, "request-withdrawn")
+
+
 def test_dashboard_receives_a_pushed_alert(site, page, live_station):
     import json
     import time
