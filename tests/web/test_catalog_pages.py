@@ -138,3 +138,39 @@ def test_server_error_page(cat, monkeypatch):
     with TestClient(create_app(cat.settings, cat), raise_server_exceptions=False) as c:
         r = c.get("/?lang=en", headers={"accept": "text/html"})
     assert r.status_code == 500 and "Something went wrong" in r.text and "boom" not in r.text
+
+
+def test_non_public_file_downloads_for_signed_in_members_only(client, api, cat, census,
+                                                              editor, editor_token,
+                                                              admin_token):
+    from urllib.parse import urlsplit
+
+    from web_helpers import CSV
+
+    res = census["resource"]
+    api.ok("package_patch", editor_token, id="dan-so-2019", access_level="restricted")
+    page_link = f"/dataset/dan-so-2019/resource/{res['id']}/file"
+    sign_in(client, editor)
+    text = client.get("/dataset/dan-so-2019").text
+    assert f'href="{page_link}" download' in text  # not the token-only API link
+    # the API's download link refuses the browser (no token header): why the page has one
+    api_link = urlsplit(res["url"]).path
+    assert "/download/" in api_link and client.get(api_link).status_code == 404
+    r = client.get(page_link)
+    assert r.status_code == 200 and r.content == CSV
+    assert r.headers["content-disposition"].startswith("attachment")
+    assert r.headers["cache-control"] == "no-store"
+    assert client.get("/dataset/dan-so-2019/resource/khong-co/file").status_code == 404
+    # another agency's user and an anonymous visitor: "not found", like a missing file
+    api.ok("organization_create", admin_token, name="so-khac", title="Sở khác")
+    user_create(cat, "nguoi-khac", org="so-khac", role="admin", password="mật khẩu dài 2025")
+    client.cookies.clear()
+    sign_in(client, "nguoi-khac")
+    for _visitor in ("another agency", "anonymous"):
+        r = client.get(page_link)
+        assert r.status_code == 404 and CSV not in r.content
+        client.cookies.clear()
+    # a public dataset keeps the canonical download link, for anyone
+    api.ok("package_patch", editor_token, id="dan-so-2019", access_level="public")
+    assert f'href="{page_link}"' not in client.get("/dataset/dan-so-2019").text
+    assert client.get(page_link).content == CSV

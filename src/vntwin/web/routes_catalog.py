@@ -1,4 +1,4 @@
-"""Catalogue pages: home and search, a dataset, organisations.
+"""Catalogue pages: home and search, a dataset (and its non-public files), organisations.
 
 Thin: each handler calls the catalogue's own functions with the visitor's ``Actor`` (so
 the access levels apply exactly as in the API) and renders a template.
@@ -14,12 +14,14 @@ import shapely
 import shapely.errors
 import shapely.geometry
 from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from vntwin.catalog import groups, packages
 from vntwin.catalog.find import package_search
 from vntwin.catalog.licenses import BY_ID
+from vntwin.catalog.resources import file_for_download
 from vntwin.catalog.vocabularies import THEMES
 from vntwin.datastore.search import datastore_search
 from vntwin.demand import feedback, progress
@@ -141,6 +143,27 @@ def router() -> APIRouter:
                         license=BY_ID.get(pkg["license_id"]), translated=translated,
                         can_edit=p.actor.can_edit_org_datasets(pkg["owner_org"]),
                         quality_labels=QUALITY_LABELS, **data)
+
+    @pages_router.get("/dataset/{name}/resource/{resource_id}/file", name="web_resource_file")
+    async def resource_file(p: PageDep, name: str, resource_id: str) -> Response:
+        """An uploaded file of a non-public dataset, for the signed-in visitor.
+
+        The download API (``/dataset/{id}/resource/{rid}/download/...``) takes the token
+        header only, which a link never sends; this read-only GET takes the session cookie
+        instead and applies the same rule (``file_for_download`` with the visitor's actor).
+        Sent as an attachment, never shown inline in our origin.
+        """
+        def work() -> tuple[Any, str, str]:
+            pkg = packages.show(p.cat, p.actor, name)
+            if not any(r["id"] == resource_id for r in pkg["resources"]):
+                raise NotFound(f"Resource {resource_id[:60]!r} was not found")
+            return file_for_download(p.cat, p.actor, resource_id)
+
+        try:
+            path, filename, mimetype = await run_in_threadpool(work)
+        except (NotFound, ValidationError):
+            return p.render("error.html", status=404, status_code=404)
+        return p.finish(FileResponse(path, media_type=mimetype, filename=filename))
 
     @pages_router.get("/organization", name="web_organizations")
     async def organizations(p: PageDep) -> Response:
