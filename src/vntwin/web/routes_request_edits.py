@@ -19,7 +19,7 @@ from starlette.responses import Response
 from vntwin.demand import requests, social
 from vntwin.errors import NotAuthorized, NotFound, ValidationError
 from vntwin.web.context import Page, page
-from vntwin.web.routes_requests import detail_page, field_messages, form_text
+from vntwin.web.routes_requests import detail_page, form_text
 
 PageDep = Annotated[Page, Depends(page)]
 EDIT_FIELDS = ("title", "description", "purpose", "needed_by")
@@ -82,7 +82,7 @@ def router() -> APIRouter:
             req = await run_in_threadpool(_editable, p, request_id)
             if isinstance(req, Response):
                 return req
-            return _edit_page(p, req, values, field_messages(p, exc.errors), 400)
+            return _edit_page(p, req, values, p.field_errors(exc.errors), 400)
         return p.redirect(p.url("web_request", request_id=request_id),
                           p._("Your request was changed."))
 
@@ -103,7 +103,7 @@ def router() -> APIRouter:
         except ValidationError as exc:
             if "status" in exc.errors:  # closed meanwhile: the page shows how it stands
                 return p.redirect(target, p._("This request is already closed."))
-            errors = {WITHDRAW_FIELD: [m for messages in field_messages(p, exc.errors)
+            errors = {WITHDRAW_FIELD: [m for messages in p.field_errors(exc.errors)
                                        .values() for m in messages]}
             return await run_in_threadpool(detail_page, p, request_id, None, errors, 400,
                                            withdraw={WITHDRAW_FIELD: reason})

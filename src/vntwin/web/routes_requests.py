@@ -61,11 +61,6 @@ class RequestFilter:
         return f"{path}?{urlencode(pairs)}" if pairs else path
 
 
-def field_messages(p: Page, errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Field errors in the page's language where the message is a known one."""
-    return p.field_errors(errors)
-
-
 def form_text(form: FormData, key: str) -> str:
     """A form field as trimmed text, cut to a sane length ("" when absent)."""
     value = form.get(key)
@@ -165,7 +160,7 @@ def router() -> APIRouter:
             req = await run_in_threadpool(requests.create, p.cat, p.actor, data)
         except ValidationError as exc:
             return await run_in_threadpool(_new_page, p, values,
-                                           field_messages(p, exc.errors), 400)
+                                           p.field_errors(exc.errors), 400)
         return p.redirect(p.url("web_request", request_id=req["id"]),
                           p._("Your request was sent to the agency."))
 
@@ -186,7 +181,7 @@ def router() -> APIRouter:
             return p.render("error.html", status=404, status_code=404)
         except ValidationError as exc:
             return await run_in_threadpool(detail_page, p, request_id, None,
-                                           field_messages(p, exc.errors), 400)
+                                           p.field_errors(exc.errors), 400)
         return p.redirect(target + "#comments", p._("Your comment was added."))
 
     @api.post("/requests/{request_id}/vote", name="web_request_vote")
@@ -222,7 +217,7 @@ def router() -> APIRouter:
             return p.render("error.html", status=403, status_code=403)
         except ValidationError as exc:
             return await run_in_threadpool(detail_page, p, request_id, values,
-                                           field_messages(p, exc.errors), 400)
+                                           p.field_errors(exc.errors), 400)
         return p.redirect(target, p._("The request's status was changed."))
 
     return api
