@@ -17,8 +17,8 @@ The broker must keep enough for an outage: Mosquitto's default ``max_queued_mess
 
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import re
 import ssl
 import threading
@@ -110,7 +110,10 @@ class Subscriber:
         self.ingestor = ingestor or Ingestor(cat)
         self.on_batch = on_batch
         self.stats = Stats()
-        self._queue: queue.Queue[Any] = queue.Queue()
+        # A deque and an event, not a queue.Queue: the network thread appends without a
+        # lock per message, and the writer takes everything that arrived in one go.
+        self._inbox: collections.deque[mqtt.MQTTMessage] = collections.deque()
+        self._arrived = threading.Event()
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
         self.client = make_client(self.broker, client_id or cat.settings.mqtt_client_id,
@@ -139,24 +142,23 @@ class Subscriber:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self.stats.received += 1
-        self._queue.put(message)
+        self._inbox.append(message)
+        if not self._arrived.is_set():
+            self._arrived.set()
 
     # -- the writer thread ------------------------------------------------------------------
     def _next_batch(self) -> list[mqtt.MQTTMessage]:
-        try:
-            first = self._queue.get(timeout=0.5)
-        except queue.Empty:
-            return []
-        batch = [first]
+        """Up to BATCH_SIZE messages: what arrives within BATCH_WINDOW_S of the first."""
+        if not self._inbox:
+            self._arrived.wait(0.5)
+            self._arrived.clear()  # cleared before the check below: no wake-up is lost
+            if not self._inbox:
+                return []
         deadline = time.monotonic() + BATCH_WINDOW_S
-        while len(batch) < BATCH_SIZE:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(self._queue.get(timeout=max(remaining, 0)) if remaining > 0
-                             else self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return batch
+        while len(self._inbox) < BATCH_SIZE and time.monotonic() < deadline:
+            time.sleep(0.005)
+        take = min(len(self._inbox), BATCH_SIZE)
+        return [self._inbox.popleft() for _ in range(take)]
 
     def _store(self, batch: list[mqtt.MQTTMessage]) -> list[Outcome]:
         items = []
@@ -179,7 +181,7 @@ class Subscriber:
                 delay = min(delay * 2, 10)
 
     def _write_loop(self) -> None:
-        while not self._stop.is_set() or not self._queue.empty():
+        while not self._stop.is_set() or self._inbox:
             batch = self._next_batch()
             if not batch:
                 continue
