@@ -62,3 +62,53 @@ def test_agency_programme_on_the_organisation_page(client, api, admin_token, cen
     assert ("<th scope=\"row\">datasets to publish</th><td>4</td><td>1</td><td>not yet</td>"
             in html), html[html.find("Targets for the year"):][:1200]
     assert "data requests to answer" in html and "mean quality score to reach" not in html
+
+
+def test_quality_report_of_a_non_public_dataset_opens_for_its_readers_only(
+        client, api, cat, census, editor, editor_token, admin_token):
+    assert refresh.wait_idle(120)
+    api.ok("package_patch", editor_token, id="dan-so-2019", access_level="restricted")
+    own = {"html": "/dataset/dan-so-2019/quality/report.html",
+           "csv": "/dataset/dan-so-2019/quality/report.csv",
+           "json": "/dataset/dan-so-2019/quality.json"}
+    sign_in(client, editor)
+    page = client.get("/dataset/dan-so-2019").text
+    assert all(f'href="{link}"' in page for link in own.values())
+    assert 'href="/quality/dan-so-2019' not in page  # not the token-only API
+    # the API refuses the same browser (no token header): why the page has its own routes
+    assert client.get("/quality/dan-so-2019/report.html").status_code in (403, 404)
+    expected = client.get("/quality/dan-so-2019", headers={"Authorization": editor_token})
+    r = client.get(own["html"])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "dan-so-2019" in r.text and "<script" not in r.text
+    assert "script-src" not in r.headers["content-security-policy"]
+    assert r.headers["cache-control"] == "no-store"
+    r = client.get(own["csv"])
+    assert r.status_code == 200 and r.text.startswith("\ufeffdimension,check,")
+    assert r.headers["content-disposition"] == 'attachment; filename="dan-so-2019-quality.csv"'
+    assert r.content == client.get("/quality/dan-so-2019/report.csv",
+                                   headers={"Authorization": editor_token}).content
+    r = client.get(own["json"])
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert r.json()["overall"] == expected.json()["overall"] is not None
+    assert r.json()["dataset"]["name"] == "dan-so-2019"
+    assert client.get("/dataset/khong-co/quality/report.html").status_code == 404
+    # another agency's user and an anonymous visitor: "not found", like a missing dataset
+    api.ok("organization_create", admin_token, name="so-khac", title="Sở khác")
+    user_create(cat, "nguoi-khac", org="so-khac", role="admin", password=PASSWORD)
+    client.cookies.clear()
+    sign_in(client, "nguoi-khac")
+    for visitor in ("another agency", "anonymous"):
+        for link in own.values():
+            r = client.get(link)
+            assert r.status_code == 404, (visitor, link)
+            assert "<h1>Không tìm thấy trang</h1>" in r.text and "dimension" not in r.text
+            assert r.headers["content-type"].startswith("text/html")
+        client.cookies.clear()
+    # a public dataset links the API's report, which works for anyone
+    api.ok("package_patch", editor_token, id="dan-so-2019", access_level="public")
+    page = client.get("/dataset/dan-so-2019").text
+    for link in ("/quality/dan-so-2019/report.html", "/quality/dan-so-2019/report.csv",
+                 "/quality/dan-so-2019"):
+        assert f'href="{link}"' in page and client.get(link).status_code == 200
+    assert own["html"] not in page

@@ -103,12 +103,13 @@ def router() -> APIRouter:
     """Quality reports and programme progress."""
     api = APIRouter(tags=["Quality and programme"])
 
-    @api.get("/quality/{dataset}", response_model=QualityModel,
+    @api.get("/quality/{dataset}", response_model=QualityModel, name="quality_show",
              summary="A dataset's six quality dimensions, overall score and findings")
     async def quality(request: Request, dataset: str) -> Any:
         return await _report(request, dataset)
 
     @api.get("/quality/{dataset}/report.html", response_class=HTMLResponse,
+             name="quality_report_html",
              summary="The findings report as a web page")
     async def report_html(request: Request, dataset: str) -> Response:
         from vntwin.quality.report import report_html as render
@@ -118,17 +119,17 @@ def router() -> APIRouter:
             return found
         return HTMLResponse(render(found))
 
-    @api.get("/quality/{dataset}/report.csv", summary="The findings report as CSV, a row each")
+    @api.get("/quality/{dataset}/report.csv", name="quality_report_csv",
+             summary="The findings report as CSV, a row each")
     async def report_csv(request: Request, dataset: str) -> Response:
-        from vntwin.quality.report import report_csv as render
+        from vntwin.quality.report import csv_download
 
         found = await _report(request, dataset)
         if isinstance(found, Response):
             return found
-        name = str(found["dataset"]["name"])
-        return Response("\ufeff" + render(found), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition":
-                                 f'attachment; filename="{name}-quality.csv"'})
+        body, filename = csv_download(found)
+        return Response(body, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     @api.get("/programme/progress", summary="The open-data programme's progress in a year")
     async def programme(request: Request, year: Year = None) -> Any:

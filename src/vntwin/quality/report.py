@@ -74,3 +74,10 @@ def report_csv(report: dict[str, Any]) -> str:
     writer.writeheader()
     writer.writerows(report_rows(report))
     return buffer.getvalue()
+
+
+def csv_download(report: dict[str, Any]) -> tuple[str, str]:
+    """(body, filename) of the CSV as the API and the dataset page send it: with a BOM,
+    so a spreadsheet opens the Vietnamese text as UTF-8, named after the dataset.
+    """
+    return "\ufeff" + report_csv(report), f"{report['dataset']['name']}-quality.csv"

@@ -20,6 +20,7 @@ from vntwin.web import (
     routes_edit,
     routes_feedback,
     routes_map,
+    routes_quality,
     routes_request_edits,
     routes_requests,
     routes_scenario_results,
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
         app.mount("/static/maplibre-gl", StaticFiles(directory=dist), name="maplibre")
     app.include_router(routes_edit.router())  # /dataset/new before /dataset/{name}
     app.include_router(routes_catalog.router())
+    app.include_router(routes_quality.router())
     app.include_router(routes_account.router())
     app.include_router(routes_map.router())
     app.include_router(routes_scenarios.router(Jobs()))

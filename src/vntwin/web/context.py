@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -37,6 +37,10 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# A standalone report (scenario comparison, quality findings) has its own <style> and
+# inline SVG plots, and no script at all: a policy of its own, stricter on scripts.
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+              "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 class Templates:
@@ -161,6 +165,29 @@ class Page:
     def json(self, body: dict[str, Any], status: int = 200) -> Response:
         """For the upload script, which asks for JSON."""
         return self.finish(JSONResponse(body, status_code=status))
+
+    def not_found(self, status: int = 404) -> Response:
+        """The error page for what is missing *or* hidden from this visitor: one answer
+        for both, so a page never tells that a private dataset or result exists.
+        ``status`` 400 for an address that names nothing at all.
+        """
+        return self.render("error.html", status=status, status_code=status)
+
+    def report(self, html: str) -> Response:
+        """A standalone HTML report (its own styles, no scripts) under :data:`REPORT_CSP`."""
+        response = HTMLResponse(html)
+        response.headers["Content-Security-Policy"] = REPORT_CSP
+        return self.finish(response)
+
+    def attachment(self, response: Response, filename: str) -> Response:
+        """``response`` as a download named ``filename``: never shown inline in our
+        origin, whatever its type (a stored file could be HTML).
+        """
+        quoted = quote(filename)
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{filename}"' if quoted == filename
+            else f"attachment; filename*=utf-8''{quoted}")
+        return self.finish(response)
 
     def finish(self, response: Response) -> Response:
         """Security headers, the session cookie and the language cookie."""

@@ -31,6 +31,7 @@ from vntwin.twin.build import twin_store
 from vntwin.web import maplayers
 from vntwin.web.assets import maplibre_available
 from vntwin.web.context import Page, page
+from vntwin.web.links import quality_links
 from vntwin.web.messages import QUALITY_LABELS, TARGET_LABELS
 from vntwin.web.search import SearchForm, pages, quote_value
 from vntwin.web.snippets import dataset_snippets
@@ -126,7 +127,7 @@ def router() -> APIRouter:
             fused = {layer["layer"] for layer in maplayers.fused_layers(store)}
             collections = maplayers.dataset_collections(pkg, fused)
             return {"pkg": pkg, "versions": versions, "collections": collections,
-                    "quality": quality_summary(pkg),
+                    "quality": quality_summary(pkg), "quality_links": quality_links(p, pkg),
                     "feedback": feedback.list_feedback(p.cat, p.actor, pkg["id"], limit=5),
                     "preview": _preview(p, pkg, preview_id, offset),
                     "snippets": dataset_snippets(p.cat.site_url, pkg,
@@ -162,7 +163,7 @@ def router() -> APIRouter:
         try:
             path, filename, mimetype = await run_in_threadpool(work)
         except (NotFound, ValidationError):
-            return p.render("error.html", status=404, status_code=404)
+            return p.not_found()
         return p.finish(FileResponse(path, media_type=mimetype, filename=filename))
 
     @pages_router.get("/organization", name="web_organizations")

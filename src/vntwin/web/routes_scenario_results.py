@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -28,10 +28,6 @@ from vntwin.web.context import Page, page
 
 PageDep = Annotated[Page, Depends(page)]
 MAX_REPORTED = 8  # as many results as the page compares
-# The report is a standalone document with its own <style> and inline SVG plots, and no
-# script at all: a policy of its own, stricter than the pages' on scripts.
-REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-              "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 def _datasets(text: str) -> list[str]:
@@ -43,8 +39,7 @@ def _refused(p: Page, exc: Exception) -> Response:
     """404 for what is missing or hidden (the same answer: nothing leaks), 400 for a
     report that names no result.
     """
-    status = 400 if isinstance(exc, ValidationError) else 404
-    return p.render("error.html", status=status, status_code=status)
+    return p.not_found(400 if isinstance(exc, ValidationError) else 404)
 
 
 def router() -> APIRouter:
@@ -60,9 +55,7 @@ def router() -> APIRouter:
                 lambda: render_html(service.get_results(p.cat, p.actor, names)))
         except (NotFound, NotAuthorized, ValidationError) as exc:
             return _refused(p, exc)
-        response = HTMLResponse(html)
-        response.headers["Content-Security-Policy"] = REPORT_CSP
-        return p.finish(response)
+        return p.report(html)
 
     @api.get("/scenarios/difference/{dataset}.geojson", name="web_scenario_difference")
     async def difference(p: PageDep, dataset: str) -> Response:
@@ -71,7 +64,7 @@ def router() -> APIRouter:
                 lambda: read_geojson(service.difference_path(p.cat, p.actor, dataset)))
         except (NotFound, NotAuthorized) as exc:
             return _refused(p, exc)
-        return p.finish(JSONResponse(body, media_type="application/geo+json", headers={
-            "Content-Disposition": f'attachment; filename="{dataset}-difference.geojson"'}))
+        return p.attachment(JSONResponse(body, media_type="application/geo+json"),
+                            f"{dataset}-difference.geojson")
 
     return api
