@@ -136,6 +136,10 @@ def test_private_result_links_work_for_the_owner_only(client, cat, twin, editor,
     # the same answer as the API gives the owner's token
     assert body == client.get(f"/scenarios/results/{dataset}/difference.geojson",
                               headers={"Authorization": editor_token}).json()
+    # the dataset page links its difference.geojson resource to the same route, not to
+    # the resource's stored URL (the token-only API)
+    dataset_page = client.get(f"/dataset/{dataset}").text
+    assert f'href="{layer}"' in dataset_page and "/scenarios/results/" not in dataset_page
     missing = client.get("/scenarios/difference/khong-co.geojson")
     assert missing.status_code == 404 and NOT_FOUND in missing.text
     assert client.get("/scenarios/report.html").status_code == 400
@@ -151,6 +155,12 @@ def test_private_result_links_work_for_the_owner_only(client, cat, twin, editor,
             assert r.text.count("<h1>") == 1 and NOT_FOUND in r.text
             assert "Báo cáo kịch bản" not in r.text and "FeatureCollection" not in r.text
         client.cookies.clear()
+    # made public: the page keeps the resource's API link, which works for anyone
+    api.ok("package_patch", editor_token, id=dataset, access_level="public")
+    api_layer = f"/scenarios/results/{dataset}/difference.geojson"
+    dataset_page = client.get(f"/dataset/{dataset}").text
+    assert f'{api_layer}" rel=' in dataset_page and f'href="{layer}"' not in dataset_page
+    assert client.get(api_layer).status_code == 200
 
 
 def _poll(client, url: str) -> dict:

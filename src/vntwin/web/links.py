@@ -19,6 +19,22 @@ def _public(pkg: dict[str, Any]) -> bool:
     return pkg.get("access_level") == "public"
 
 
+def resource_link(p: Page, pkg: dict[str, Any], res: dict[str, Any]) -> str | None:
+    """The address of a resource's data for this page's visitor (None: nothing to link).
+
+    Non-public: an uploaded file through ``web_resource_file``; a stored scenario
+    result's difference layer (a link to the token-only API, computed on request) through
+    ``web_scenario_difference``; any other link as it is (it is someone else's site).
+    """
+    if _public(pkg):
+        return res.get("url") or None
+    if res.get("url_type") == "upload":
+        return p.url("web_resource_file", name=pkg["name"], resource_id=res["id"])
+    if res.get("scenario_layer") == "difference":
+        return p.url("web_scenario_difference", dataset=pkg["name"])
+    return res.get("url") or None
+
+
 def quality_links(p: Page, pkg: dict[str, Any]) -> dict[str, str]:
     """``html``, ``csv`` and ``json``: the dataset's quality report in each form."""
     if _public(pkg):

@@ -31,7 +31,7 @@ from vntwin.twin.build import twin_store
 from vntwin.web import maplayers
 from vntwin.web.assets import maplibre_available
 from vntwin.web.context import Page, page
-from vntwin.web.links import quality_links
+from vntwin.web.links import quality_links, resource_link
 from vntwin.web.messages import QUALITY_LABELS, TARGET_LABELS
 from vntwin.web.search import SearchForm, pages, quote_value
 from vntwin.web.snippets import dataset_snippets
@@ -128,6 +128,7 @@ def router() -> APIRouter:
             collections = maplayers.dataset_collections(pkg, fused)
             return {"pkg": pkg, "versions": versions, "collections": collections,
                     "quality": quality_summary(pkg), "quality_links": quality_links(p, pkg),
+                    "links": {r["id"]: resource_link(p, pkg, r) for r in pkg["resources"]},
                     "feedback": feedback.list_feedback(p.cat, p.actor, pkg["id"], limit=5),
                     "preview": _preview(p, pkg, preview_id, offset),
                     "snippets": dataset_snippets(p.cat.site_url, pkg,
