@@ -84,3 +84,62 @@ def test_feedback(api, org, editor_token, citizen, neighbour):
     assert status == 403
     api.ok("feedback_delete", neighbour, id=mine["id"])
     assert api.ok("feedback_list", package_id="bo-du-lieu")["count"] == 1
+
+
+def test_agency_figures_are_cached_but_never_stale(api, cat, org, editor_token, citizen,
+                                                    monkeypatch):
+    from vntwin.demand import figures
+    from vntwin.demand.progress import agency_progress, period_for
+    from vntwin.quality import refresh
+    from vntwin.quality.store import save_score
+
+    counted: list[list[str]] = []
+    real = figures.count_figures
+
+    def counting(session, ids, start, end):
+        counted.append(list(ids))
+        return real(session, ids, start, end)
+
+    monkeypatch.setattr(figures, "count_figures", counting)
+    start, end = period_for().utc
+
+    def shown() -> dict:
+        """The agency's figures as shown, checked against an uncached count."""
+        got = agency_progress(cat, "so-khcn")
+        with cat.read() as session:
+            [fresh] = real(session, [org["id"]], start, end).values()
+        assert (got["datasets"], got["quality"]) == (fresh["datasets"], fresh["quality"])
+        return got
+
+    def score(name: str, overall: float) -> None:
+        package_id = api.ok("package_show", id=name)["id"]
+        with cat.sessions() as session, session.begin():
+            save_score(session, package_id, "test", {"overall": overall}, 0.0)
+
+    pkg = api.ok("package_create", editor_token, name="khcn-1", owner_org="so-khcn")
+    assert refresh.wait_idle(120)  # the write hook's own measurement, if any, is stored
+    first = shown()
+    assert first["datasets"] == {"published": 1, "public": 1, "total": 1}
+    assert shown() == first and len(counted) == 1  # the second read is the cache's
+    # a new score shows at once (scores change without a catalogue revision)
+    score("khcn-1", 42.5)
+    assert shown()["quality"] == {"mean": 42.5, "datasets_scored": 1} and len(counted) == 2
+    score("khcn-1", 90.0)
+    assert shown()["quality"]["mean"] == 90.0
+    # datasets: access level, a new one, a deleted one
+    api.ok("package_patch", editor_token, id=pkg["id"], access_level="restricted")
+    assert shown()["datasets"] == {"published": 1, "public": 0, "total": 1}
+    api.ok("package_create", editor_token, name="khcn-2", owner_org="so-khcn")
+    assert refresh.wait_idle(120)
+    assert shown()["datasets"] == {"published": 2, "public": 1, "total": 2}
+    api.ok("package_delete", editor_token, id=pkg["id"])
+    assert refresh.wait_idle(120)
+    now = shown()
+    assert now["datasets"] == {"published": 1, "public": 1, "total": 1}
+    assert now["quality"]["mean"] != 90.0  # the deleted dataset's score no longer counts
+    # requests are never cached
+    api.ok("datarequest_create", citizen, title="Bản đồ trạm sạc", description="x",
+           organization_id="so-khcn")
+    assert shown()["requests"]["received"] == 1
+    # and the organisation page shows what the API shows
+    assert agency_progress(cat, "so-khcn") == api.ok("agency_progress_show", id="so-khcn")

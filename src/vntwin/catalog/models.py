@@ -249,5 +249,8 @@ class CatalogState(Base):
 Index("ix_package_owner_org", Package.owner_org)
 # covers the per-organisation counts of visible datasets (organisation list and pages)
 Index("ix_package_org_state_access", Package.owner_org, Package.state, Package.access_level)
+# covers an agency's datasets published in a period, and its datasets' ids (programme figures)
+Index("ix_package_org_state_created", Package.owner_org, Package.state, Package.created,
+      Package.access_level, Package.id)
 Index("ix_resource_package", Resource.package_id)
 Index("ix_member_user", Member.user_id)

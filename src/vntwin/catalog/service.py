@@ -74,6 +74,9 @@ class Catalog:
 
         self.index = SearchIndex(self)
         self.counts = PackageCounts()  # datasets per organisation, per revision
+        # caches of the subsystems built on the catalogue (e.g. demand's agency figures),
+        # by name: they live and die with this catalogue, each checks its own markers
+        self.caches: dict[str, Any] = {}
 
     @property
     def site_url(self) -> str:

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vntwin.catalog.lookup import get_group
-from vntwin.catalog.models import Group, Package, utcnow
+from vntwin.catalog.models import Group, utcnow
 from vntwin.catalog.service import Catalog
 from vntwin.demand.dictize import response_state
+from vntwin.demand.figures import agency_figures
 from vntwin.demand.models import AgencyTarget, DataRequest
 from vntwin.demand.targets import target_dict
 from vntwin.demand.workdays import LOCAL_TZ, local_date
@@ -107,53 +108,26 @@ def _targets(row: AgencyTarget | None, org: Group, figures: dict[str, Any]) -> d
             "all_met": all(i["met"] for i in items) if items else None}
 
 
-def _quality_by_org(session: Session, org_ids: list[str]) -> dict[str, tuple[float, int]]:
-    from vntwin.quality.store import QualityScore
-
-    rows = session.execute(
-        select(Package.owner_org, func.avg(QualityScore.overall), func.count())
-        .join(QualityScore, QualityScore.package_id == Package.id)
-        .where(Package.owner_org.in_(org_ids), Package.state == "active",
-               QualityScore.overall.is_not(None))
-        .group_by(Package.owner_org))
-    return {org: (float(mean), int(n)) for org, mean, n in rows}
-
-
-def _agency_rows(session: Session, orgs: list[Group], period: Period) -> list[dict[str, Any]]:
+def _agency_rows(cat: Catalog, session: Session, orgs: list[Group],
+                 period: Period) -> list[dict[str, Any]]:
     start, end = period.utc
     ids = [o.id for o in orgs]
-    published: dict[str, dict[str, int]] = defaultdict(lambda: {"published": 0, "public": 0})
-    for owner, level, n in session.execute(
-            select(Package.owner_org, Package.access_level, func.count())
-            .where(Package.owner_org.in_(ids), Package.state == "active",
-                   Package.created >= start, Package.created < end)
-            .group_by(Package.owner_org, Package.access_level)):
-        published[str(owner)]["published"] += int(n)
-        if level == "public":
-            published[str(owner)]["public"] += int(n)
-    totals = dict(session.execute(
-        select(Package.owner_org, func.count()).where(Package.owner_org.in_(ids),
-                                                      Package.state == "active")
-        .group_by(Package.owner_org)).all())
+    counted = agency_figures(cat, session, ids, start, end)  # cached while unchanged
     reqs: dict[str, list[DataRequest]] = defaultdict(list)
     for req in session.scalars(select(DataRequest).where(
             DataRequest.organization_id.in_(ids), DataRequest.created >= start,
             DataRequest.created < end)):
         reqs[req.organization_id or ""].append(req)
-    quality = _quality_by_org(session, ids)
     targets = {t.organization_id: t for t in session.scalars(select(AgencyTarget).where(
         AgencyTarget.organization_id.in_(ids), AgencyTarget.year == period.start.year))}
     today = local_date(utcnow())
     rows = []
     for org in orgs:
-        mean: float | None
-        mean, scored = quality.get(org.id, (None, 0))  # type: ignore[arg-type]
         figures: dict[str, Any] = {
             "organization": {"id": org.id, "name": org.name, "title": org.title or org.name},
-            "datasets": {**published[org.id], "total": int(totals.get(org.id, 0))},
+            "datasets": dict(counted[org.id]["datasets"]),  # copies: the cache's are shared
             "requests": _request_figures(reqs[org.id], today),
-            "quality": {"mean": round(mean, 1) if mean is not None else None,
-                        "datasets_scored": scored},
+            "quality": dict(counted[org.id]["quality"]),
         }
         figures["targets"] = _targets(targets.get(org.id), org, figures)
         rows.append(figures)
@@ -166,7 +140,7 @@ def agency_progress(cat: Catalog, organization: str, *, year: int | None = None,
     period = period_for(year, start, end)
     with cat.read() as session:
         org = get_group(session, organization, organization=True)
-        [row] = _agency_rows(session, [org], period)
+        [row] = _agency_rows(cat, session, [org], period)
     return {"period": period.as_dict(), **row}
 
 
@@ -177,7 +151,7 @@ def programme_progress(cat: Catalog, *, year: int | None = None, start: date | N
     with cat.read() as session:
         orgs = list(session.scalars(select(Group).where(
             Group.is_organization.is_(True), Group.state == "active").order_by(Group.name)))
-        rows = _agency_rows(session, orgs, period) if orgs else []
+        rows = _agency_rows(cat, session, orgs, period) if orgs else []
     all_reqs = [r["requests"] for r in rows]
     answered = sum(r["answered"] for r in all_reqs)
     on_time = sum(r["answered_on_time"] for r in all_reqs)
