@@ -24,3 +24,12 @@ def test_localise_fills_the_translation_or_falls_back_to_english():
     assert m.localise(lambda t: "Tối đa %(limit)s ký tự") == "Tối đa 200 ký tự"
     assert m.localise(lambda t: t) == "Must be at most 200 characters"
     assert m.localise(lambda t: "Tối đa %(gioi_han)s ký tự") == str(m)  # broken translation
+
+
+def test_message_values_that_are_messages_are_translated_too():
+    words = {"The request is %(status)s": "Yêu cầu ở trạng thái %(status)s",
+             "in progress": "đang thực hiện"}
+    message = Message("The request is %(status)s", status=Message("in progress"))
+    assert message == "The request is in progress"
+    assert message.localise(lambda s: words.get(s, s)) == \
+        "Yêu cầu ở trạng thái đang thực hiện"

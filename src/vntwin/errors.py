@@ -34,10 +34,13 @@ class Message(str):
     def localise(self, gettext: Callable[[str], str]) -> str:
         """The message in another language: ``gettext`` of the template, then the values.
 
+        A value that is itself a :class:`Message` (a status's name) is translated too.
         A translation whose placeholders do not match falls back to the English text.
         """
+        params = {key: value.localise(gettext) if isinstance(value, Message) else value
+                  for key, value in self.params.items()}
         try:
-            return gettext(self.template) % self.params
+            return gettext(self.template) % params
         except (KeyError, ValueError, TypeError):
             return str(self)
 

@@ -188,3 +188,28 @@ def test_withdraw_comment_delete_and_edit_rules(api, cat, org, editor_token, cit
     api.ok("datarequest_comment", editor_token, datarequest_id=other, comment="Đã nhận")
     assert api.ok("datarequest_show", citizen, id=other)["can"]["delete"] is False
     assert api.call("datarequest_delete", citizen, id=other)[0] == 403
+
+
+def test_closed_requests_take_no_votes(api, org, editor_token, citizen, neighbour):
+    withdrawn = api.ok("datarequest_create", citizen, title="Trạm quan trắc",
+                       description="Vị trí", organization_id=org["name"])["id"]
+    assert api.ok("datarequest_vote", neighbour, id=withdrawn)["votes"] == 1
+    api.ok("datarequest_close", citizen, id=withdrawn, close_reason="Đã tìm thấy")
+    status, body = api.call("datarequest_vote", citizen, id=withdrawn)
+    assert status == 409
+    assert body["error"]["status"] == ["The request is withdrawn: it takes no more votes"]
+    shown = api.ok("datarequest_show", id=withdrawn)
+    assert shown["votes"] == 1 and not shown["can"]["vote"]  # nothing changed
+    # a vote already given may still be taken back
+    assert api.ok("datarequest_show", neighbour, id=withdrawn)["can"]["vote"]
+    assert api.ok("datarequest_unvote", neighbour, id=withdrawn)["votes"] == 0
+    declined = api.ok("datarequest_create", citizen, title="Bến xe", description="x",
+                      organization_id=org["name"])["id"]
+    api.ok("datarequest_update", editor_token, id=declined, status="declined",
+           close_reason="Không thuộc thẩm quyền")
+    status, body = api.call("datarequest_vote", neighbour, id=declined)
+    assert status == 409 and "declined" in body["error"]["status"][0]
+    assert api.ok("datarequest_show", id=declined)["votes"] == 0
+    # reopened, it takes votes again
+    api.ok("datarequest_update", editor_token, id=declined, status="open")
+    assert api.ok("datarequest_vote", neighbour, id=declined)["votes"] == 1

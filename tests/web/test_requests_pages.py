@@ -272,3 +272,42 @@ def test_comment_delete_through_the_pages(client, cat, org, editor):
     assert _post(client, f"/requests/{rid}/comments/{theirs}/delete", page).status_code == 303
     assert social.comment_list(cat, _anyone(), rid) == []
     assert _post(client, f"/requests/{rid}/comments/{theirs}/delete", page).status_code == 404
+
+
+def test_closed_request_refuses_votes_and_names_its_status_translated(client, cat, org,
+                                                                      editor):
+    from vntwin.demand.models import REQUEST_STATUSES, status_name
+    from vntwin.web.messages import REQUEST_STATUS_LABELS
+
+    # the domain's status words are the catalogue's msgids, so they get translated
+    assert {s: str(status_name(s)) for s in REQUEST_STATUSES} == REQUEST_STATUS_LABELS
+    user_create(cat, "nguoi-dan", password=PASSWORD)
+    sign_in(client, "nguoi-dan")
+    rid = _new_request(client, org)
+    page = client.get(f"/requests/{rid}").text
+    assert _post(client, f"/requests/{rid}/withdraw", page).status_code == 303
+    page = client.get(f"/requests/{rid}").text
+    assert "Yêu cầu này đã đóng nên không nhận thêm bình chọn." in page
+    assert f'action="/requests/{rid}/vote"' not in page
+    r = client.post(f"/requests/{rid}/vote", data={"csrf_token": csrf_of(page)})
+    assert r.status_code == 400
+    assert ('<p class="error" role="alert" id="vote-error">Yêu cầu ở trạng thái “đã rút” '
+            "nên không nhận thêm bình chọn</p>") in r.text
+    assert requests.show(cat, _anyone(), rid)["votes"] == 0  # nothing changed
+
+    # the agency declines another one; moving it on without reopening is refused, and
+    # the message names the status in the page's language, not its code
+    client.cookies.clear()
+    sign_in(client, editor)
+    rid = _new_request(client, org)
+    page = client.get(f"/requests/{rid}").text
+    r = client.post(f"/requests/{rid}/triage", data={
+        "csrf_token": csrf_of(page), "status": "declined", "close_reason": "Không có"},
+        follow_redirects=False)
+    assert r.status_code == 303
+    r = client.post(f"/requests/{rid}/triage", data={
+        "csrf_token": csrf_of(page), "status": "accepted", "planned_date": "2030-01-01"})
+    assert r.status_code == 400
+    assert "Yêu cầu đang ở trạng thái “từ chối”; hãy mở lại yêu cầu trước" in r.text
+    assert "The request is declined" not in r.text
+    assert requests.show(cat, _anyone(), rid)["status"] == "declined"

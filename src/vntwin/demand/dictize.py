@@ -133,7 +133,9 @@ def request_dicts(session: Session, actor: Actor,
                     "triage": staff, "withdraw": author and req.status not in CLOSED_STATUSES,
                     "delete": actor.sysadmin or (author and req.status == "open"
                                                  and req.first_response_at is None),
-                    "vote": not actor.anonymous and actor.user_id is not None,
+                    # a closed request takes no new votes; a vote given may be taken back
+                    "vote": not actor.anonymous and actor.user_id is not None
+                    and (req.status not in CLOSED_STATUSES or req.id in voted),
                     "comment": not actor.anonymous and actor.user_id is not None},
         })
     return out

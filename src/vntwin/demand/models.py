@@ -14,6 +14,7 @@ from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, Un
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vntwin.catalog.models import Base, new_id, utcnow
+from vntwin.errors import Message
 
 REQUEST_STATUSES = ("open", "accepted", "in_progress", "published", "declined", "withdrawn")
 """Life cycle of a request: ``open`` until the agency triages it; ``published`` (linked to
@@ -21,6 +22,14 @@ the dataset that answers it), ``declined`` (with a reason) and ``withdrawn`` (by
 author) are closed."""
 
 CLOSED_STATUSES = ("published", "declined", "withdrawn")
+
+
+def status_name(status: str) -> Message:
+    """A status as words for a message ("in progress"), a :class:`Message` so that a page
+    shows it in the visitor's language (the portal's catalogue translates these words:
+    ``vntwin.web.messages.REQUEST_STATUS_LABELS``, pinned equal by a test).
+    """
+    return Message(status.replace("_", " "))
 
 
 class DataRequest(Base):

@@ -26,7 +26,12 @@ from vntwin.catalog.models import utcnow
 from vntwin.catalog.service import Catalog, WriteContext
 from vntwin.catalog.validation import Errors
 from vntwin.demand.dictize import is_staff, request_dicts
-from vntwin.demand.models import CLOSED_STATUSES, REQUEST_STATUSES, DataRequest
+from vntwin.demand.models import (
+    CLOSED_STATUSES,
+    REQUEST_STATUSES,
+    DataRequest,
+    status_name,
+)
 from vntwin.demand.validation import TITLE_MAX, iso_date, text
 from vntwin.demand.workdays import deadline, local_date
 from vntwin.errors import Message, NotAuthorized, NotFound, ValidationError
@@ -148,7 +153,8 @@ def _apply_status(ctx: WriteContext, req: DataRequest, data: dict[str, Any],
         errors.add("close_reason", "Declining a request needs a reason")
     if req.status in CLOSED_STATUSES and status not in (req.status, "open") \
             and not ctx.actor.sysadmin:
-        errors.add("status", f"The request is {req.status}; reopen it first")
+        errors.add("status", Message("The request is %(status)s; reopen it first",
+                                     status=status_name(req.status)))
     errors.raise_if_any()
     if status != req.status:
         ctx.log("datarequest_triage", "datarequest", req.id, old=req.status, new=status)
@@ -250,7 +256,8 @@ def withdraw(cat: Catalog, actor: Actor, data: dict[str, Any]) -> dict[str, Any]
         if actor.user_id is None or actor.user_id != req.user_id:
             raise NotAuthorized("only the request's author may withdraw it")
         if req.status in CLOSED_STATUSES:
-            raise ValidationError({"status": [f"The request is already {req.status}"]})
+            raise ValidationError({"status": [Message("The request is already %(status)s",
+                                                      status=status_name(req.status))]})
         req.status = "withdrawn"
         req.close_reason = reason or ""
         req.closed_at = req.modified = utcnow()

@@ -17,10 +17,16 @@ from vntwin.catalog.models import Member, User, utcnow
 from vntwin.catalog.service import Catalog
 from vntwin.catalog.validation import Errors
 from vntwin.demand.dictize import comment_dict, request_dicts
-from vntwin.demand.models import DataRequestComment, DataRequestFollower, DataRequestVote
+from vntwin.demand.models import (
+    CLOSED_STATUSES,
+    DataRequestComment,
+    DataRequestFollower,
+    DataRequestVote,
+    status_name,
+)
 from vntwin.demand.requests import get_request, record_response
 from vntwin.demand.validation import text
-from vntwin.errors import NotAuthorized, NotFound
+from vntwin.errors import Message, NotAuthorized, NotFound, ValidationError
 
 COMMENT_MAX = 5_000
 
@@ -48,6 +54,12 @@ def _toggle(cat: Catalog, actor: Actor, ref: str, model: Any, on: bool,
     user_id = _user(actor, what)
     with cat.write(actor) as ctx:
         req = get_request(ctx.session, ref)
+        if on and what == "vote" and req.status in CLOSED_STATUSES:
+            # a vote says "we need this too": a closed request can no longer act on it
+            # (taking a vote back stays allowed)
+            raise ValidationError({"status": [Message(
+                "The request is %(status)s: it takes no more votes",
+                status=status_name(req.status))]})
         row = ctx.session.scalars(select(model).where(
             model.datarequest_id == req.id, model.user_id == user_id)).first()
         if on and row is None:
@@ -61,7 +73,10 @@ def _toggle(cat: Catalog, actor: Actor, ref: str, model: Any, on: bool,
 
 
 def vote(cat: Catalog, actor: Actor, ref: str) -> dict[str, Any]:
-    """datarequest_vote: add the caller's vote (voting twice counts once)."""
+    """datarequest_vote: add the caller's vote (voting twice counts once); refused with a
+    ``ValidationError`` on ``status`` once the request is closed (published, declined,
+    withdrawn).
+    """
     return _toggle(cat, actor, ref, DataRequestVote, True, "vote")
 
 

@@ -101,6 +101,10 @@ DEMAND_MESSAGES = (
     N_("Publishing needs the dataset that answers the request"),
     N_("Declining a request needs a reason"),
     N_("Must be one of open, accepted, in_progress, published, declined"),
+    # with a status's words (vntwin.demand.models.status_name), translated as well
+    N_("The request is %(status)s; reopen it first"),
+    N_("The request is already %(status)s"),
+    N_("The request is %(status)s: it takes no more votes"),
 )
 
 # units of the national digital-transformation indicators (the demo dataset's ``unit``)

@@ -194,7 +194,11 @@ def router() -> APIRouter:
         try:
             await run_in_threadpool(toggle, p.cat, p.actor, request_id)
         except NotFound:
-            return p.render("error.html", status=404, status_code=404)
+            return p.not_found()
+        except ValidationError as exc:  # closed: the page says why, at the votes
+            refusal = " ".join(m for ms in p.field_errors(exc.errors).values() for m in ms)
+            return await run_in_threadpool(detail_page, p, request_id, status=400,
+                                           vote_error=refusal)
         message = p._("Your vote was withdrawn.") if toggle is social.unvote \
             else p._("Your vote was counted.")
         return p.redirect(target, message)
