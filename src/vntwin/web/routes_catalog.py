@@ -137,7 +137,7 @@ def router() -> APIRouter:
         try:
             data = await run_in_threadpool(work)
         except NotFound:
-            return p.render("error.html", status=404, status_code=404)
+            return p.not_found()
         pkg = data["pkg"]
         return p.render("dataset.html", title=translated(pkg, "title", p.lang),
                         bbox=spatial_bbox(pkg.get("spatial")), maplibre=maplibre_available(),
@@ -188,7 +188,7 @@ def router() -> APIRouter:
         try:
             data = await run_in_threadpool(work)
         except NotFound:
-            return p.render("error.html", status=404, status_code=404)
+            return p.not_found()
         return p.render("organization.html", form=form, translated=translated,
                         target_labels=TARGET_LABELS,
                         paging=pages(data["found"]["count"], form.page), **data)

@@ -98,7 +98,7 @@ def router() -> APIRouter:
         try:
             return await _editable(p, name)
         except NotFound:
-            return p.render("error.html", status=404, status_code=404)
+            return p.not_found()
         except NotAuthorized:
             return p.render("error.html", status=403, status_code=403)
 

@@ -37,7 +37,7 @@ def router() -> APIRouter:
         try:
             await run_in_threadpool(feedback.create, p.cat, p.actor, data)
         except NotFound:
-            return p.render("error.html", status=404, status_code=404)
+            return p.not_found()
         except NotAuthorized:
             return p.render("error.html", status=403, status_code=403)
         except ValidationError as exc:

@@ -103,7 +103,7 @@ def detail_page(p: Page, ref: str, triage: dict[str, Any] | None = None,
     try:
         req = requests.show(p.cat, p.actor, ref)
     except NotFound:
-        return p.render("error.html", status=404, status_code=404)
+        return p.not_found()
     comments = social.comment_list(p.cat, p.actor, req["id"], limit=500)
     return p.render("request.html", status=status, req=req, comments=comments,
                     triage=triage or {"status": req["status"],
@@ -178,7 +178,7 @@ def router() -> APIRouter:
             await run_in_threadpool(social.comment, p.cat, p.actor, request_id,
                                     {"comment": form_text(form, "comment")})
         except NotFound:
-            return p.render("error.html", status=404, status_code=404)
+            return p.not_found()
         except ValidationError as exc:
             return await run_in_threadpool(detail_page, p, request_id, None,
                                            p.field_errors(exc.errors), 400)
@@ -216,7 +216,7 @@ def router() -> APIRouter:
             await run_in_threadpool(requests.update, p.cat, p.actor,
                                     {"id": request_id, **data})
         except NotFound:
-            return p.render("error.html", status=404, status_code=404)
+            return p.not_found()
         except NotAuthorized:
             return p.render("error.html", status=403, status_code=403)
         except ValidationError as exc:
