@@ -4,9 +4,12 @@ its wall time and peak memory are the fusion's alone.
 
     python bench/national_fuse.py DATA_DIR ADMIN_DIR OUT.json [--force]
 
-The phases of each layer (read the file, plan the columns, fuse, write the store) are
-timed per layer kind by thin wrappers around the functions ``fuse_source`` calls; the
-code path itself is unchanged.
+The phases of each layer (read the file, plan the columns, fuse, spill or write the
+store) come from ``FuseReport.phases`` (timed where they run, in worker processes too;
+summed over layers, so with a pool they add up to more than the wall time); the bulk
+write is ``FuseReport.bulk_seconds``; the grid and the compaction are timed here. Peak
+memory: this process's VmHWM plus, when a pool ran, the workers' (each worker's peak
+counted as the largest one's: an upper bound of the sum).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import json
 import resource
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,51 +27,29 @@ from typing import Any
 STARTED = time.perf_counter()
 
 import vntwin.twin.build as build  # noqa: E402
-import vntwin.twin.fuse as fuse  # noqa: E402
 from vntwin.catalog.service import Catalog  # noqa: E402
 from vntwin.testing import make_settings  # noqa: E402
 from vntwin.twin.store import TwinStore  # noqa: E402
 
-PHASES: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-_current = {"kind": "setup"}
+GRID = {"seconds": 0.0}  # the territory grid (AdminUnits) and writing it
 COMPACT = {"seconds": 0.0}  # TwinStore.compact at the end of fuse_catalog
 
 
-def _timed(phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+def _timed(into: dict[str, float], fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
-            PHASES[_current["kind"]][phase] += time.perf_counter() - started
+            into["seconds"] += time.perf_counter() - started
     return wrapper
 
 
 def _instrument() -> None:
-    read = build.read_layer
-
-    def read_layer(cat: Catalog, source: Any, **kwargs: Any) -> Any:
-        _current["kind"] = source.kind
-        return read(cat, source, **kwargs)
-
-    build.read_layer = _timed("read", read_layer)  # type: ignore[assignment]
-    build.plan_columns = _timed("plan", build.plan_columns)  # type: ignore[assignment]
-    build.variable_kinds = _timed("plan", build.variable_kinds)  # type: ignore[assignment]
-    fuse.fuse_layer = _timed("fuse", fuse.fuse_layer)  # type: ignore[assignment]
-    TwinStore.replace_layer = _timed("store", TwinStore.replace_layer)  # type: ignore[method-assign]
-    compact = TwinStore.compact
-
-    def compact_timed(self: TwinStore, **kwargs: Any) -> bool:
-        started = time.perf_counter()
-        try:
-            return compact(self, **kwargs)
-        finally:
-            COMPACT["seconds"] += time.perf_counter() - started
-
-    TwinStore.compact = compact_timed  # type: ignore[method-assign]
-    build._grid = _timed("grid", build._grid)  # type: ignore[assignment]
-    TwinStore.set_grid = _timed("grid", TwinStore.set_grid)  # type: ignore[method-assign]
+    TwinStore.compact = _timed(COMPACT, TwinStore.compact)  # type: ignore[method-assign]
+    build._grid = _timed(GRID, build._grid)  # type: ignore[assignment]
+    TwinStore.set_grid = _timed(GRID, TwinStore.set_grid)  # type: ignore[method-assign]
 
 
 def _hwm_mib() -> float:
@@ -107,15 +87,20 @@ def main(argv: list[str] | None = None) -> int:
         cat.close()
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     args.out.write_text(json.dumps({
         "fuse_seconds": seconds, "import_seconds": imported, "open_seconds": open_seconds,
         "before_exit_seconds": time.perf_counter() - STARTED,
         "fused": report.fused, "skipped": len(report.skipped), "failed": report.failed,
         "removed": report.removed, "layer_seconds": report.seconds, "kinds": kinds,
         "repaired": report.repaired, "compacted": report.compacted,
-        "compact_seconds": COMPACT["seconds"],
-        "phases": {k: dict(v) for k, v in PHASES.items()},
-        "peak_rss_mib": _hwm_mib(), "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "compact_seconds": COMPACT["seconds"], "grid_seconds": GRID["seconds"],
+        "bulk_seconds": report.bulk_seconds, "workers": report.workers,
+        "phases": {k: dict(v) for k, v in report.phases.items()},
+        "main_peak_rss_mib": _hwm_mib(), "worker_peak_rss_mib": report.worker_peak_mib,
+        "peak_rss_mib": _hwm_mib() + report.workers * report.worker_peak_mib,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime + children.ru_utime
+        + children.ru_stime,
     }, indent=1))
     return 1 if report.failed else 0
 

@@ -1,23 +1,45 @@
-"""``vntwin fuse``: bring the twin up to date with the catalogue, one layer at a time.
+"""``vntwin fuse``: bring the twin up to date with the catalogue.
 
 Incremental: a layer whose file, resolution and options are unchanged since the last
-fusion is skipped, so re-fusing after one dataset changed touches only that layer.
+fusion is skipped, so re-fusing after one dataset changed touches only that layer, which
+is swapped into the store on its own (``TwinStore.replace_layer``).
+
+Many changed layers (a first fusion, a new resolution) go through a bulk load instead
+(:mod:`vntwin.twin.bulk`): each layer is fused and spilled to disk sorted by cell —
+vector and raster layers in a pool of worker processes, one per core, so that the
+kernels of two layers run at once — and all of them are written into the store in one
+transaction, already clustered by cell, so that no compaction pass is needed.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from vntwin.catalog.service import Catalog
 from vntwin.errors import VntwinError
+from vntwin.twin.bulk import BulkLoad, Spilled, SpillPlan, spill_values
 from vntwin.twin.fuse.grid import HexGrid
 from vntwin.twin.kinds import plan_columns, variable_kinds
-from vntwin.twin.layers import LayerSource, fingerprint, layer_sources, read_layer
-from vntwin.twin.store import LayerRecord, TwinStore
+from vntwin.twin.layer import Layer
+from vntwin.twin.layers import (
+    LayerSource,
+    fingerprint,
+    layer_sources,
+    read_layer,
+    read_layer_file,
+)
+from vntwin.twin.store import LayerRecord, TwinStore, VariableInfo
 
 Progress = Callable[[str, int, int], None]
 
@@ -34,6 +56,18 @@ class FuseReport:
     seconds: dict[str, float] = field(default_factory=dict)
     compacted: bool = False  # cell_values rewritten clustered by cell (TwinStore.compact)
     repaired: dict[str, int] = field(default_factory=dict)  # layer -> polygons made valid
+    # layer kind -> phase (read, plan, fuse, spill, store) -> seconds, summed over layers
+    # (and over worker processes, so with a pool they add up to more than the wall time)
+    phases: dict[str, dict[str, float]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+    bulk_seconds: float = 0.0  # writing the spilled layers into the store (bulk.BulkLoad)
+    workers: int = 0  # worker processes that fused layers (0: all in this process)
+    worker_peak_mib: float = 0.0  # the largest peak RSS of one worker process
+
+
+BULK_MIN_LAYERS = 4  # fusing at least this many layers at once goes through a bulk load
+POOL_MIN_LAYERS = 16  # ... and a pool of worker processes from this many (start-up ~3 s)
+POOL_KINDS = frozenset({"point", "polygon", "line", "raster"})  # need no catalogue
 
 
 def twin_store(cat: Catalog) -> TwinStore:
@@ -90,20 +124,49 @@ def _fingerprint(source: LayerSource, res: int, done: dict[str, str]) -> str:
     return f"{own}+{done.get(layer, '')}"
 
 
-def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
-                grid: pd.DataFrame | None, hexes: HexGrid | None = None,
-                report: FuseReport | None = None) -> int:
-    """Fuse one layer and swap it into the store; returns the number of values.
+Phases = dict[str, float]
 
-    ``hexes`` is the territory's grid: every layer lands on the same cells, and what lies
-    outside the territory is left out (totals are "inside the territory"). Polygons
-    repaired on the way (``shapely.make_valid``) are counted in ``report.repaired``.
+
+def _fuse_values(layer: Layer, source: LayerSource, res: int, hexes: HexGrid | None,
+                 unit_cells: pd.DataFrame | None, phases: Phases
+                 ) -> tuple[pd.DataFrame, dict[str, VariableInfo], int]:
+    """One read layer's long frame, how its variables aggregate, and how many polygons
+    were repaired; the same in this process and in a worker.
     """
     from vntwin.twin.fuse import fuse_layer
     from vntwin.twin.fuse.polygons import REPAIRED_ATTR
 
-    layer = read_layer(cat, source, for_fusion=True)
+    started = time.perf_counter()
     plan = plan_columns(layer, source.extras)
+    planned = time.perf_counter()
+    values = fuse_layer(layer, res, extensive=plan.extensive, intensive=plan.intensive,
+                        categorical=plan.categorical, unit_cells=unit_cells, grid=hexes)
+    fused = time.perf_counter()
+    kinds = variable_kinds(layer, plan, sorted(values["variable"].unique()))
+    phases["plan"] = phases.get("plan", 0.0) + planned - started + time.perf_counter() - fused
+    phases["fuse"] = phases.get("fuse", 0.0) + fused - planned
+    return values, kinds, int(values.attrs.get(REPAIRED_ATTR, 0))
+
+
+def _add_phases(report: FuseReport | None, kind: str, phases: Phases) -> None:
+    if report is not None:
+        for phase, seconds in phases.items():
+            report.phases[kind][phase] += seconds
+
+
+def _record(source: LayerSource, res: int, kind: str, done: dict[str, str]) -> LayerRecord:
+    return LayerRecord(source.name, source.dataset_id, source.dataset_name,
+                       source.resource_id, _fingerprint(source, res, done), kind, res,
+                       modelled=str(source.extras.get("twin_modelled", "")).lower() == "true",
+                       notes=str(source.extras.get("twin_notes", "")))
+
+
+def _read(cat: Catalog, store: TwinStore, source: LayerSource, grid: pd.DataFrame | None,
+          phases: Phases) -> tuple[Layer, pd.DataFrame | None]:
+    """The layer, and for a table the cells of its units (weighted when asked)."""
+    started = time.perf_counter()
+    layer = read_layer(cat, source, for_fusion=True)
+    phases["read"] = phases.get("read", 0.0) + time.perf_counter() - started
     unit_cells = None
     if layer.kind == "table":
         if grid is None:
@@ -119,27 +182,182 @@ def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
             unit_cells = unit_cells.merge(
                 _weight_cells(store, str(source.extras[WEIGHT_EXTRA])), on="h3", how="left")
             unit_cells["weight"] = unit_cells["weight"].fillna(0.0)
-    values = fuse_layer(layer, res, extensive=plan.extensive, intensive=plan.intensive,
-                        categorical=plan.categorical, unit_cells=unit_cells, grid=hexes)
-    repaired = int(values.attrs.get(REPAIRED_ATTR, 0))
+    return layer, unit_cells
+
+
+def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
+                grid: pd.DataFrame | None, hexes: HexGrid | None = None,
+                report: FuseReport | None = None) -> int:
+    """Fuse one layer and swap it into the store; returns the number of values.
+
+    ``hexes`` is the territory's grid: every layer lands on the same cells, and what lies
+    outside the territory is left out (totals are "inside the territory"). Polygons
+    repaired on the way (``shapely.make_valid``) are counted in ``report.repaired``.
+    """
+    phases: Phases = {}
+    layer, unit_cells = _read(cat, store, source, grid, phases)
+    values, kinds, repaired = _fuse_values(layer, source, res, hexes, unit_cells, phases)
     if report is not None and repaired:
         report.repaired[source.name] = repaired
-    kinds = variable_kinds(layer, plan, sorted(values["variable"].unique()))
-    record = LayerRecord(source.name, source.dataset_id, source.dataset_name,
-                         source.resource_id, _fingerprint(source, res, store.fingerprints()),
-                         layer.kind, res,
-                         modelled=str(source.extras.get("twin_modelled", "")).lower() == "true",
-                         notes=str(source.extras.get("twin_notes", "")))
-    return store.replace_layer(record, values, kinds)
+    started = time.perf_counter()
+    rows = store.replace_layer(_record(source, res, layer.kind, store.fingerprints()),
+                               values, kinds)
+    phases["store"] = time.perf_counter() - started
+    _add_phases(report, layer.kind, phases)
+    return rows
+
+
+# -- many layers at once: worker processes and a bulk load --------------------------------
+@dataclass(frozen=True)
+class _Fused:
+    """A layer fused and spilled (in a worker or here), or why it failed."""
+
+    spilled: Spilled | None
+    kind: str
+    kinds: dict[str, VariableInfo]
+    repaired: int
+    phases: Phases
+    seconds: float
+    error: str | None = None
+    peak_mib: float = 0.0
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(cells: np.ndarray, res: int, plan: SpillPlan) -> None:
+    """A worker's one-time set-up: the territory grid, and numba on one thread (the
+    workers already keep every core busy).
+    """
+    import numba
+
+    numba.set_num_threads(1)
+    _WORKER.update(hexes=HexGrid.from_cells(cells, res), res=res, plan=plan)
+
+
+def _peak_mib() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _fuse_to_spill(source: LayerSource, path: Path, spill: Path) -> _Fused:
+    """In a worker: read, fuse and spill one vector or raster layer."""
+    started = time.perf_counter()
+    phases: Phases = {}
+    try:
+        layer = read_layer_file(path, source, for_fusion=True)
+        phases["read"] = time.perf_counter() - started
+        values, kinds, repaired = _fuse_values(layer, source, _WORKER["res"],
+                                               _WORKER["hexes"], None, phases)
+        spilled_at = time.perf_counter()
+        spilled = spill_values(values, source.name, spill, _WORKER["plan"])
+        phases["spill"] = time.perf_counter() - spilled_at
+    except VntwinError as exc:  # subclasses need not pickle: send the message
+        return _Fused(None, source.kind, {}, 0, phases, 0.0, exc.message, _peak_mib())
+    return _Fused(spilled, layer.kind, kinds, repaired, phases,
+                  time.perf_counter() - started, None, _peak_mib())
+
+
+def _fuse_here(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
+               grid: pd.DataFrame, hexes: HexGrid, plan: SpillPlan, spill: Path) -> _Fused:
+    """The same as a worker, in this process (tables, other kinds, or no pool)."""
+    started = time.perf_counter()
+    phases: Phases = {}
+    try:
+        layer, unit_cells = _read(cat, store, source, grid, phases)
+        values, kinds, repaired = _fuse_values(layer, source, res, hexes, unit_cells, phases)
+        spilled_at = time.perf_counter()
+        spilled = spill_values(values, source.name, spill, plan)
+        phases["spill"] = time.perf_counter() - spilled_at
+    except VntwinError as exc:
+        return _Fused(None, source.kind, {}, 0, phases, 0.0, exc.message)
+    return _Fused(spilled, layer.kind, kinds, repaired, phases, time.perf_counter() - started)
+
+
+def _file_size(cat: Catalog, source: LayerSource) -> int:
+    try:
+        return cat.uploads.path_for(source.sha256).stat().st_size
+    except OSError:
+        return 0
+
+
+def _fuse_many(cat: Catalog, store: TwinStore, sources: list[LayerSource], res: int,
+               grid: pd.DataFrame, done: dict[str, str], report: FuseReport,
+               progress: Progress | None, workers: int) -> None:
+    """Fuse ``sources`` (none spread by a weight layer) through a bulk load: the largest
+    files first, so that the pool does not end waiting on one big layer.
+    """
+    plan = SpillPlan.for_cells(grid["h3"].to_numpy(), res)
+    sources = sorted(sources, key=lambda s: -_file_size(cat, s))
+    pooled = ([s for s in sources if s.kind in POOL_KINDS]
+              if workers > 1 and len(sources) >= POOL_MIN_LAYERS else [])
+    local = [s for s in sources if s not in pooled]
+    finished = 0
+
+    def finish(source: LayerSource, fused: _Fused, load: BulkLoad) -> None:
+        nonlocal finished
+        finished += 1
+        if progress:
+            progress(source.name, finished, len(sources))
+        _add_phases(report, fused.kind, fused.phases)
+        report.worker_peak_mib = max(report.worker_peak_mib, fused.peak_mib)
+        if fused.error is not None or fused.spilled is None:
+            report.failed[source.name] = fused.error or "not fused"
+            return
+        if fused.repaired:
+            report.repaired[source.name] = fused.repaired
+        load.add(fused.spilled, _record(source, res, fused.kind, done), fused.kinds)
+        report.fused.append(source.name)
+        report.seconds[source.name] = round(fused.seconds, 3)
+
+    with BulkLoad(store, plan) as load:
+        paths = {s.name: load.spill_path(i) for i, s in enumerate(sources)}
+        if pooled:
+            report.workers = workers
+            context = multiprocessing.get_context("spawn")  # no fork of DuckDB/SQLite state
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                     initargs=(grid["h3"].to_numpy(), res, plan)) as pool:
+                futures: dict[Future[_Fused], LayerSource] = {
+                    pool.submit(_fuse_to_spill, s, cat.uploads.path_for(s.sha256),
+                                paths[s.name]): s for s in pooled}
+                _fuse_locally(cat, store, local, res, grid, plan, paths, finish, load)
+                for future in as_completed(futures):
+                    finish(futures[future], future.result(), load)
+        else:
+            _fuse_locally(cat, store, local, res, grid, plan, paths, finish, load)
+        started = time.perf_counter()
+        load.commit()
+        report.bulk_seconds = time.perf_counter() - started
+
+
+def _fuse_locally(cat: Catalog, store: TwinStore, sources: list[LayerSource], res: int,
+                  grid: pd.DataFrame, plan: SpillPlan, paths: dict[str, Path],
+                  finish: Callable[[LayerSource, _Fused, BulkLoad], None],
+                  load: BulkLoad) -> None:
+    hexes: HexGrid | None = None
+    for source in sources:
+        if hexes is None:
+            hexes = HexGrid.from_cells(grid["h3"].to_numpy(), res)
+        finish(source, _fuse_here(cat, store, source, res, grid, hexes, plan,
+                                  paths[source.name]), load)
 
 
 def fuse_catalog(cat: Catalog, res: int | None = None, *, force: bool = False,
-                 progress: Progress | None = None, compact: bool = True) -> FuseReport:
+                 progress: Progress | None = None, compact: bool = True,
+                 workers: int | None = None) -> FuseReport:
     """Fuse every public twin layer of the catalogue that changed since the last run.
 
-    At the end the store is compacted when it needs it (a first fusion, a store from before
-    the clustered layout, or many re-fused rows; see ``TwinStore.compact``), which keeps
-    lookups by cell fast; ``compact=False`` leaves that to a later run.
+    ``BULK_MIN_LAYERS`` or more changed layers go through a bulk load (module docstring)
+    with up to ``workers`` processes (default: one per core available to this process);
+    fewer are swapped in one by one. At the end the store is compacted when it needs it (a
+    store from before the clustered layout, or many re-fused rows; see
+    ``TwinStore.compact``), which keeps lookups by cell fast; ``compact=False`` leaves that
+    to a later run.
     """
     store = twin_store(cat)
     res = res or cat.settings.h3_resolution
@@ -152,16 +370,25 @@ def fuse_catalog(cat: Catalog, res: int | None = None, *, force: bool = False,
     sources = sorted(layer_sources(cat), key=lambda s: bool(s.extras.get(WEIGHT_EXTRA)))
     report = FuseReport(res=res)
     done = store.fingerprints()
+    weighted = [s for s in sources if s.extras.get(WEIGHT_EXTRA)]  # checked once their
+    plain = [s for s in sources if s not in weighted]  # weight layers are up to date
+    changed = [s for s in plain if force or done.get(s.name) != _fingerprint(s, res, done)]
+    report.skipped = [s.name for s in plain if s not in changed]
+    if len(changed) >= BULK_MIN_LAYERS:
+        grid = grid if grid is not None else _grid(cat, res)
+        _fuse_many(cat, store, changed, res, grid, done, report, progress,
+                   workers or len(os.sched_getaffinity(0)))
+        changed = []
+    changed += weighted
     hexes: HexGrid | None = None
-    for number, source in enumerate(sources, 1):
+    for number, source in enumerate(changed, 1):
         if progress:
-            progress(source.name, number, len(sources))
+            progress(source.name, number, len(changed))
         if source.extras.get(WEIGHT_EXTRA):
             done = store.fingerprints()  # weight layers may have been re-fused just now
-        current = _fingerprint(source, res, done)
-        if not force and done.get(source.name) == current:
-            report.skipped.append(source.name)
-            continue
+            if not force and done.get(source.name) == _fingerprint(source, res, done):
+                report.skipped.append(source.name)
+                continue
         if grid is None:
             grid = _grid(cat, res)
         if hexes is None:

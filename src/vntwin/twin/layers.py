@@ -103,7 +103,14 @@ def read_layer(cat: Catalog, source: LayerSource, *, for_fusion: bool = False) -
     """The stored file as a Layer, ready for fusion. ``for_fusion`` reads a point layer
     as coordinates when it can (:func:`read_point_coords`), about twice as fast.
     """
-    path = cat.uploads.path_for(source.sha256)
+    return read_layer_file(cat.uploads.path_for(source.sha256), source,
+                           for_fusion=for_fusion)
+
+
+def read_layer_file(path: Any, source: LayerSource, *, for_fusion: bool = False) -> Layer:
+    """:func:`read_layer` given the file's path: what a fusion worker process, which has
+    no catalogue of its own, reads.
+    """
     if for_fusion and source.kind == "point":
         points = read_point_coords(path)
         if points is not None:

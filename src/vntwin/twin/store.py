@@ -138,10 +138,36 @@ class LayerRecord:
     notes: str = ""
 
 
-def _add_appended(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+def add_appended(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+    """Count ``rows`` more values appended since the last compaction (``meta``)."""
     con.execute("INSERT OR REPLACE INTO meta SELECT 'appended_rows', (coalesce(("
                 "SELECT value::BIGINT FROM meta WHERE key = 'appended_rows'), 0) + ?)::VARCHAR",
                 [rows])
+
+
+def recreate_values(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``cell_values`` and create it empty (inside the caller's transaction): cheaper
+    than deleting every row when all of them are about to be replaced.
+    """
+    con.execute("DROP TABLE cell_values")
+    con.execute(_VALUES_DDL.format(name="cell_values"))
+
+
+def insert_layer_rows(con: duckdb.DuckDBPyConnection, record: LayerRecord,
+                      kinds: dict[str, VariableInfo], rows: int) -> None:
+    """Register one layer's variables and its ``layers`` row (replacing earlier ones),
+    inside the caller's transaction, once its values are in ``cell_values``.
+    """
+    con.execute("DELETE FROM variables WHERE layer = ?", [record.layer])
+    if kinds:
+        con.executemany("INSERT INTO variables VALUES (?, ?, ?, ?, ?, ?)",
+                        [[record.layer, variable, info.kind, info.unit, info.canonical,
+                          info.weight] for variable, info in kinds.items()])
+    con.execute(
+        "INSERT OR REPLACE INTO layers VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [record.layer, record.dataset_id, record.dataset_name, record.resource_id,
+         record.fingerprint, record.kind, record.res, datetime.now(UTC),
+         record.modelled, rows, record.notes])
 
 
 def _needs_compaction(con: duckdb.DuckDBPyConnection) -> bool:
@@ -248,21 +274,12 @@ class TwinStore:
                                     [record.layer]).fetchone()
                 if known and known[0]:
                     con.execute("DELETE FROM cell_values WHERE layer = ?", [record.layer])
-                con.execute("DELETE FROM variables WHERE layer = ?", [record.layer])
                 con.register("incoming", incoming)
                 con.execute("INSERT INTO cell_values SELECT h3, ?::VARCHAR, variable::VARCHAR, "
                             "value, valid_time FROM incoming", [record.layer])
                 con.unregister("incoming")
-                _add_appended(con, incoming.num_rows)
-                for variable, info in kinds.items():
-                    con.execute("INSERT INTO variables VALUES (?, ?, ?, ?, ?, ?)",
-                                [record.layer, variable, info.kind, info.unit, info.canonical,
-                                 info.weight])
-                con.execute(
-                    "INSERT OR REPLACE INTO layers VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    [record.layer, record.dataset_id, record.dataset_name, record.resource_id,
-                     record.fingerprint, record.kind, record.res, datetime.now(UTC),
-                     record.modelled, incoming.num_rows, record.notes])
+                add_appended(con, incoming.num_rows)
+                insert_layer_rows(con, record, kinds, incoming.num_rows)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
