@@ -575,12 +575,13 @@ def _markdown(quick_run: bool, national: nd.NationalSet, man: dict[str, Any], wa
         ph = phases.get(kind, {})
         times = [s for name, s in layer_s.items() if fusion["kinds"].get(name) == kind]
         info = stored["by_kind"].get(kind, {})
-        store_s = float(ph.get("store", 0))
         fuse_rows.append([kind, len(times), float(sum(times)),
                           float(max(times)) if times else float("nan"),
                           float(ph.get("read", 0)), float(ph.get("plan", 0)),
-                          float(ph.get("fuse", 0)), store_s, int(info.get("rows", 0)),
-                          int(info.get("rows", 0) / store_s) if store_s else 0])
+                          float(ph.get("fuse", 0)), float(ph.get("spill", 0)),
+                          float(ph.get("store", 0)), int(info.get("rows", 0))])
+    n_values = sum(v["rows"] for v in stored["by_kind"].values())
+    bulk_s = float(fusion.get("bulk_seconds", 0.0))
 
     base_rows = [[r["layer"], f"{r['kind']} ({r['style']})", int(r["features"]), int(r["cells"]),
                   float(r["ours_s"]), float(r["base_s"]), float(r["ratio"]),
@@ -624,19 +625,26 @@ def _markdown(quick_run: bool, national: nd.NationalSet, man: dict[str, Any], wa
         "### Fusion (`fuse_catalog`, the code path of `vntwin fuse`, in its own process)",
         "",
         f"Wall time {fuse_s:.1f} s in `fuse_catalog` ({fusion['process_seconds']:.1f} s for "
-        f"the whole process, {fusion['cpu_seconds']:.0f} s CPU), peak RSS "
-        f"{fusion['peak_rss_mib']:,.0f} MiB; territory grid "
-        f"{float(phases.get('setup', {}).get('grid', 0)):.1f} s; compaction of the store "
-        f"(`TwinStore.compact`, clustering the values by cell) "
+        f"the whole process, {fusion['cpu_seconds']:.0f} s CPU with the workers), "
+        f"{fusion.get('workers', 0)} worker processes; peak RSS "
+        f"{fusion['peak_rss_mib']:,.0f} MiB (main process "
+        f"{fusion.get('main_peak_rss_mib', fusion['peak_rss_mib']):,.0f} MiB + each worker at "
+        f"most {fusion.get('worker_peak_rss_mib', 0):,.0f} MiB); territory grid "
+        f"{float(fusion.get('grid_seconds', 0)):.1f} s; bulk write of the spilled values "
+        f"into the store (`twin.bulk`, one transaction, clustered by cell as written) "
+        f"{bulk_s:.1f} s ({n_values / bulk_s if bulk_s else 0:,.0f} values/s); "
+        f"compaction (`TwinStore.compact`) "
         f"{float(fusion.get('compact_seconds', 0)):.1f} s; polygons repaired with "
         f"`make_valid` {sum(fusion.get('repaired', {}).values()):,}. Numba kernels warmed "
         f"beforehand ({warm_s:.1f} s; a first run on an empty numba cache compiles for "
         f"about 20–30 s more). Twin store: {stored['bytes'] / 1e9:.2f} GB, "
-        f"{sum(v['rows'] for v in stored['by_kind'].values()):,} values. Per kind (seconds; "
-        f"phases: read the GeoParquet, plan the columns, run the kernel, write the store):",
+        f"{n_values:,} values. Per kind (seconds summed over layers, in the worker "
+        f"processes: with 2 workers they add up to about twice the wall time; phases: read "
+        f"the file, plan the columns, run the kernel, spill the sorted values to disk, or "
+        f"write the store for a layer swapped in alone):",
         "",
-        table(["kind", "layers", "total s", "slowest layer s", "read", "plan", "fuse", "store",
-               "values stored", "values/s stored"], fuse_rows),
+        table(["kind", "layers", "total s", "slowest layer s", "read", "plan", "fuse", "spill",
+               "store", "values stored"], fuse_rows),
         "",
         f"### Against the GeoPandas baseline ({len(base)}-layer subset, same grid)",
         "",

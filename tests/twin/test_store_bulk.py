@@ -88,19 +88,36 @@ def test_partial_bulk_load_replaces_only_its_layers(tmp_path, data):
     _check_cells(store, grid, layers, rng)
 
 
-def test_failed_bulk_load_changes_nothing(tmp_path, data, monkeypatch):
+@pytest.mark.parametrize("rebuild", [True, False])
+def test_failed_bulk_load_changes_nothing(tmp_path, data, monkeypatch, rebuild):
     grid, layers, rng = data
     store = TwinStore(tmp_path / "twin.duckdb")
     store.set_grid(grid, RES)
     _bulk(store, grid, layers)
     before = _units(store)
+    calls = []
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("disk full")
+    def broken(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:  # fail midway: after the first chunk or layer went in
+            raise RuntimeError("disk full")
+        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(BulkLoad, "_chunk", broken)
+    method = "_chunk" if rebuild else "_layer_table"
+    original = getattr(BulkLoad, method)
+    monkeypatch.setattr(BulkLoad, method, broken)
+    again = ({name: layers["l1"] for name in layers} if rebuild
+             else {"l0": layers["l1"], "l2": layers["l1"], "new": layers["l2"]})
     with pytest.raises(RuntimeError, match="disk full"):
-        _bulk(store, grid, {"l0": layers["l1"], "new": layers["l2"]})
-    assert _units(store) == pytest.approx(before, rel=1e-12)  # sums in another order
-    assert {r["layer"] for r in store.layers()} == set(layers)
+        _bulk(store, grid, again)
+    if rebuild:  # nothing changed, and the staging table is gone
+        assert _units(store) == pytest.approx(before, rel=1e-12)  # sums in another order
+        assert {r["layer"] for r in store.layers()} == set(layers)
+        with store.read() as con:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()"
+                                                ).fetchall()}
+        assert "cell_values__bulk" not in tables
+    else:  # the first layer was swapped in whole, the others not at all
+        layers["l0"] = layers["l1"]
+        assert {r["layer"] for r in store.layers()} == set(layers)
     _check_cells(store, grid, layers, rng)

@@ -14,8 +14,9 @@ bucket, layer, cell — with each value written into DuckDB once and no sort of 
 Spilling also lets the kernels run in worker processes (``build.fuse_catalog``): a worker
 writes its layer's spill file and hands back only the layer's description.
 
-Crash safety: the commit is one DuckDB transaction (readers see the old twin or the new
-one); the spill directory is temporary and removed whatever happens.
+Crash safety: readers see the old twin or the new one, never a mix (a rebuild swaps a
+staging table in, in one transaction; otherwise each layer is swapped in on its own
+transaction, as before); the spill directory is temporary and removed whatever happens.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -39,11 +41,13 @@ from vntwin.twin.store import (
     add_appended,
     bucket_shift,
     insert_layer_rows,
-    recreate_values,
+    values_ddl,
 )
 
 CHUNK_CELLS = 8_000  # territory cells per spill chunk (~4 M values of 300 layers at res 8)
 TIME = pa.timestamp("us", tz="UTC")
+ROW_GROUP = 122_880  # DuckDB's rows per row group
+STAGING = "cell_values__bulk"  # the new table while a rebuild writes it (BulkLoad.commit)
 
 
 @dataclass(frozen=True)
@@ -181,69 +185,116 @@ class BulkLoad:
         ranks = np.searchsorted(np.unique(buckets), buckets).astype(np.uint16)
         order = np.argsort(ranks, kind="stable")  # radix sort; keeps layer, then cell order
         names = pa.array([item.record.layer for item in layers], pa.string())
-        return pa.table({
+        table = pa.table({
             "h3": cells[order],
             "layer": pa.DictionaryArray.from_arrays(pa.array(layer[order]), names),
             "variable": pa.DictionaryArray.from_arrays(pa.array(var[order]),
                                                        pa.array(variables, pa.string())),
             "value": value[order],
             "valid_time": times.take(pa.array(order))})
+        # in batches of a DuckDB row group: its scan of one big chunk runs on one thread
+        return pa.Table.from_batches(table.to_batches(max_chunksize=ROW_GROUP))
+
+    def _layer_table(self, item: _Pending) -> pa.Table:
+        """One queued layer's rows (every chunk), sorted by cell."""
+        with pa.memory_map(str(item.spilled.path)) as source:
+            table = ipc.open_file(source).read_all()
+        variable = pa.DictionaryArray.from_arrays(
+            table.column("variable").combine_chunks(),
+            pa.array(item.spilled.variables, pa.string()))
+        times = (table.column("valid_time") if item.spilled.timed
+                 else pa.nulls(table.num_rows, TIME))
+        return pa.table({"h3": table.column("h3"), "variable": variable,
+                         "value": table.column("value"), "valid_time": times})
 
     def commit(self) -> int:
-        """Swap every queued layer's values in at once; returns the rows written.
+        """Swap every queued layer's values in; returns the rows written.
 
         When the queued layers hold every row of the store (a first fusion, or a forced
-        re-fusion of everything), ``cell_values`` is rebuilt from the spill alone and comes
-        out clustered; otherwise the queued layers' old rows are deleted and their new
-        rows appended as one bucket-ordered run (counted for the next ``compact``).
+        re-fusion of everything), ``cell_values`` is rebuilt: the chunks go into a staging
+        table, one transaction each (one transaction for all would hold every row in
+        memory until it commits: 9 GB for the national set), and one last transaction
+        swaps the staging table and the layers' registry in, so that readers see the old
+        twin or the new one. Otherwise each queued layer is swapped in on its own, as
+        ``TwinStore.replace_layer`` does (its old rows deleted, its new ones appended as
+        one sorted run, counted for the next ``compact``).
         """
         if not self.pending:
             return 0
         layers = [self.pending[name] for name in sorted(self.pending)]
+        names = [item.record.layer for item in layers]
+        with self.store.write() as con:
+            con.execute(f"SET memory_limit = '{COMPACT_MEMORY}'")
+            stored = con.execute("SELECT count(*) FROM cell_values").fetchone()
+            replaced = con.execute(
+                "SELECT coalesce(sum(rows), 0) FROM layers WHERE list_contains(?, layer)",
+                [names]).fetchone()
+            if (stored[0] if stored else 0) == (replaced[0] if replaced else 0):
+                total = self._rebuild(con, layers)
+            else:
+                total = sum(self._swap_layer(con, item) for item in layers)
+            con.execute("CHECKPOINT")
+        self.pending.clear()
+        return total
+
+    def _rebuild(self, con: duckdb.DuckDBPyConnection, layers: list[_Pending]) -> int:
+        """``cell_values`` from the queued layers alone, clustered (``commit``)."""
         variables: dict[str, int] = {}
         var_codes = [np.asarray([variables.setdefault(v, len(variables))
                                  for v in item.spilled.variables], np.int32)
                      for item in layers]
-        names = [item.record.layer for item in layers]
+        shift = np.uint64(bucket_shift(self.plan.res))
         total = 0
-        with self.store.write() as con:
-            shift = np.uint64(bucket_shift(self.plan.res))
-            con.execute(f"SET memory_limit = '{COMPACT_MEMORY}'")
-            con.execute("BEGIN")
-            try:
-                stored = con.execute("SELECT count(*) FROM cell_values").fetchone()
-                replaced = con.execute(
-                    "SELECT coalesce(sum(rows), 0) FROM layers WHERE list_contains(?, layer)",
-                    [names]).fetchone()
-                rebuild = (stored[0] if stored else 0) == (replaced[0] if replaced else 0)
-                if rebuild:
-                    recreate_values(con)
-                else:
-                    con.execute("DELETE FROM cell_values WHERE list_contains(?, layer)",
-                                [names])
-                for chunk in range(self.plan.chunks):
-                    table = self._chunk(chunk, layers, list(variables), var_codes, shift)
-                    if table is None:
-                        continue
-                    con.register("incoming", table)
-                    con.execute("INSERT INTO cell_values SELECT h3, layer::VARCHAR, "
-                                "variable::VARCHAR, value, valid_time FROM incoming")
-                    con.unregister("incoming")
-                    total += table.num_rows
-                for item in layers:
-                    insert_layer_rows(con, item.record, item.kinds, item.spilled.rows)
-                if rebuild:
-                    con.execute("INSERT OR REPLACE INTO meta VALUES ('layout', ?), "
-                                "('appended_rows', '0')", [LAYOUT])
-                else:
-                    add_appended(con, total)
+        con.execute(f"DROP TABLE IF EXISTS {STAGING}")  # left by a run that crashed
+        con.execute(values_ddl(STAGING))
+        open_transaction = False
+        try:
+            for chunk in range(self.plan.chunks):
+                table = self._chunk(chunk, layers, list(variables), var_codes, shift)
+                if table is None:
+                    continue
+                con.execute("BEGIN")
+                open_transaction = True
+                con.register("incoming", table)
+                con.execute(f"INSERT INTO {STAGING} SELECT h3, layer::VARCHAR, "
+                            "variable::VARCHAR, value, valid_time FROM incoming")
+                con.unregister("incoming")
                 con.execute("COMMIT")
-            except BaseException:
+                open_transaction = False
+                total += table.num_rows
+            con.execute("BEGIN")
+            open_transaction = True
+            con.execute("DROP TABLE cell_values")
+            con.execute(f"ALTER TABLE {STAGING} RENAME TO cell_values")
+            for item in layers:
+                insert_layer_rows(con, item.record, item.kinds, item.spilled.rows)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('layout', ?), "
+                        "('appended_rows', '0')", [LAYOUT])
+            con.execute("COMMIT")
+        except BaseException:
+            if open_transaction:
                 con.execute("ROLLBACK")
-                raise
-            con.execute("CHECKPOINT")
-        self.pending.clear()
+            con.execute(f"DROP TABLE IF EXISTS {STAGING}")
+            raise
         return total
+
+    def _swap_layer(self, con: duckdb.DuckDBPyConnection, item: _Pending) -> int:
+        """One queued layer in place of its old rows, in one transaction."""
+        table = self._layer_table(item)
+        con.execute("BEGIN")
+        try:
+            con.execute("DELETE FROM cell_values WHERE layer = ?", [item.record.layer])
+            con.register("incoming", table)
+            con.execute("INSERT INTO cell_values SELECT h3, ?::VARCHAR, variable::VARCHAR, "
+                        "value, valid_time FROM incoming", [item.record.layer])
+            con.unregister("incoming")
+            add_appended(con, table.num_rows)
+            insert_layer_rows(con, item.record, item.kinds, table.num_rows)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return table.num_rows
 
 
 __all__ = ["BulkLoad", "SpillPlan", "Spilled", "spill_values"]

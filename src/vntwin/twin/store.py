@@ -23,7 +23,9 @@ one administrative unit reads the few row groups of its buckets instead of the w
 and a query for one layer in a bounding box reads only that layer's slices of the buckets
 in the box. Rows appended since the last compaction (re-fused layers) are sorted runs of
 their own; ``vntwin fuse`` compacts again once they make up ``COMPACT_FRACTION`` of the
-table. A store written before this layout has no ``meta.layout``: it is read as it is
+table. A fusion of many layers at once writes them in this layout directly
+(:mod:`vntwin.twin.bulk`), without a compaction. A store written before this layout has
+no ``meta.layout``: it is read as it is
 (correct, only slower) and rewritten by the next fusion (or by ``compact()``). A
 compaction is one transaction: readers see the old table or the new one, never a mix.
 """
@@ -145,12 +147,9 @@ def add_appended(con: duckdb.DuckDBPyConnection, rows: int) -> None:
                 [rows])
 
 
-def recreate_values(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop ``cell_values`` and create it empty (inside the caller's transaction): cheaper
-    than deleting every row when all of them are about to be replaced.
-    """
-    con.execute("DROP TABLE cell_values")
-    con.execute(_VALUES_DDL.format(name="cell_values"))
+def values_ddl(name: str) -> str:
+    """``CREATE TABLE`` of a table with ``cell_values``'s columns."""
+    return _VALUES_DDL.format(name=name)
 
 
 def insert_layer_rows(con: duckdb.DuckDBPyConnection, record: LayerRecord,
