@@ -638,8 +638,9 @@ def _markdown(quick_run: bool, national: nd.NationalSet, man: dict[str, Any], wa
         f"`make_valid` {sum(fusion.get('repaired', {}).values()):,}. Numba kernels warmed "
         f"beforehand ({warm_s:.1f} s; a first run on an empty numba cache compiles for "
         f"about 20–30 s more). Twin store: {stored['bytes'] / 1e9:.2f} GB, "
-        f"{n_values:,} values. Per kind (seconds summed over layers, in the worker "
-        f"processes: with 2 workers they add up to about twice the wall time; phases: read "
+        f"{n_values:,} values. Per kind (seconds summed over layers, measured in the "
+        f"worker processes, which run at once, so they add up to more than the wall time; "
+        f"phases: read "
         f"the file, plan the columns, run the kernel, spill the sorted values to disk, or "
         f"write the store for a layer swapped in alone):",
         "",

@@ -325,9 +325,13 @@ def _fuse_many(cat: Catalog, store: TwinStore, sources: list[LayerSource], res: 
                 futures: dict[Future[_Fused], LayerSource] = {
                     pool.submit(_fuse_to_spill, s, cat.uploads.path_for(s.sha256),
                                 paths[s.name]): s for s in pooled}
-                _fuse_locally(cat, store, local, res, grid, plan, paths, finish, load)
-                for future in as_completed(futures):
-                    finish(futures[future], future.result(), load)
+                try:
+                    _fuse_locally(cat, store, local, res, grid, plan, paths, finish, load)
+                    for future in as_completed(futures):
+                        finish(futures[future], future.result(), load)
+                except BaseException:  # an unexpected error: stop, as one by one would
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
         else:
             _fuse_locally(cat, store, local, res, grid, plan, paths, finish, load)
         started = time.perf_counter()
