@@ -58,6 +58,7 @@ class SpillPlan:
 
     res: int
     edges: np.ndarray  # uint64, increasing, edges[0] == 0
+    buckets: np.ndarray  # uint64: the territory's buckets (h3 >> bucket_shift), sorted
 
     @classmethod
     def for_cells(cls, cells: np.ndarray, res: int, chunk_cells: int = CHUNK_CELLS
@@ -72,7 +73,7 @@ class SpillPlan:
                 edges.append(np.uint64(bucket) << shift)
                 filled = 0
             filled += count
-        return cls(res, np.asarray(edges, np.uint64))
+        return cls(res, np.asarray(edges, np.uint64), buckets)
 
     @property
     def chunks(self) -> int:
@@ -181,9 +182,14 @@ class BulkLoad:
                 for _, timed, b in parts])
         else:
             times = pa.nulls(len(cells), TIME)
-        buckets = cells >> shift
-        ranks = np.searchsorted(np.unique(buckets), buckets).astype(np.uint16)
-        order = np.argsort(ranks, kind="stable")  # radix sort; keeps layer, then cell order
+        # each bucket's rank among the territory's (a cell outside them shares the rank of
+        # the next bucket: still ordered, by layer and cell), from the chunk's first; a
+        # stable sort keeps the layer, then cell, order within a bucket, and numpy sorts
+        # 16-bit integers by radix
+        ranks = np.searchsorted(self.plan.buckets, cells >> shift)
+        ranks -= ranks.min()
+        order = np.argsort(ranks.astype(np.uint16) if ranks.max() < 1 << 16 else ranks,
+                           kind="stable")
         names = pa.array([item.record.layer for item in layers], pa.string())
         table = pa.table({
             "h3": cells[order],
