@@ -537,7 +537,7 @@ def _markdown(quick_run: bool, national: nd.NationalSet, man: dict[str, Any], wa
          f"{n_layers}", verdict(len(fusion["fused"]) == n_layers)),
         ("Fusion wall time, all layers, res 8", f"{fuse_s:.0f} s", f"<= {GOAL_FUSE_S} s",
          verdict(fuse_s <= GOAL_FUSE_S)),
-        ("Fusion peak memory (VmHWM of the process)", f"{peak_gb:.2f} GB",
+        ("Fusion peak memory (VmHWM of the process + its workers' peaks)", f"{peak_gb:.2f} GB",
          f"<= {GOAL_PEAK_GB} GB", verdict(peak_gb <= GOAL_PEAK_GB)),
         ("Polygon layers vs GeoPandas overlay (subset total)", f"{poly_ratio:.1f}x",
          f">= {GOAL_RATIO}x", verdict(poly_ratio >= GOAL_RATIO)),
