@@ -47,10 +47,18 @@ class Collection:
 
 @dataclass(frozen=True)
 class FileMeta:
-    """What a collection listing needs of a layer file, from its Parquet footer only."""
+    """What a collection listing needs of a layer file, from its Parquet footer only, and
+    where its row groups start and what they cover.
+
+    ``group_boxes`` (one xmin, ymin, xmax, ymax row per row group) comes from the min/max
+    statistics of the GeoParquet 1.1 ``bbox`` covering column; None when the file has no
+    such column or a row group lacks the statistics (files from other writers).
+    """
 
     rows: int
     bbox: tuple[float, float, float, float] | None
+    group_starts: np.ndarray  # first row of each group, and the row count at the end
+    group_boxes: np.ndarray | None
 
 
 @dataclass
@@ -84,7 +92,10 @@ class _FileCache:
         if hit is not None:
             return hit
         footer = pq.read_metadata(path)
-        meta = FileMeta(footer.num_rows, _footer_bbox(footer) if footer.num_rows else None)
+        sizes = [footer.row_group(i).num_rows for i in range(footer.num_row_groups)]
+        meta = FileMeta(footer.num_rows, _footer_bbox(footer) if footer.num_rows else None,
+                        np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
+                        _group_boxes(footer))
         with self._lock:
             self._meta[sha256] = meta
         return meta
@@ -116,11 +127,38 @@ def _footer_bbox(footer: pq.FileMetaData) -> tuple[float, float, float, float] |
     return None
 
 
+def _covering(geo: dict[str, Any]) -> dict[str, Any] | None:
+    primary = geo.get("primary_column", "geometry")
+    covering = geo.get("columns", {}).get(primary, {}).get("covering", {}).get("bbox")
+    return covering if isinstance(covering, dict) else None
+
+
+def _group_boxes(footer: pq.FileMetaData) -> np.ndarray | None:
+    """Each row group's extent from the statistics of the ``bbox`` covering column."""
+    covering = _covering(_geo(footer))
+    if not covering or footer.num_row_groups == 0:
+        return None
+    paths = {footer.schema.column(i).path: i for i in range(footer.num_columns)}
+    try:
+        leaves = [paths[".".join(covering[k])] for k in ("xmin", "ymin", "xmax", "ymax")]
+    except (KeyError, TypeError):
+        return None
+    out = np.empty((footer.num_row_groups, 4), np.float64)
+    for group in range(footer.num_row_groups):
+        for j, leaf in enumerate(leaves):
+            stats = footer.row_group(group).column(leaf).statistics
+            if stats is None or not stats.has_min_max:
+                return None
+            # a group's box: the least xmin/ymin and the greatest xmax/ymax of its rows
+            out[group, j] = stats.min if j < 2 else stats.max
+    return out
+
+
 def _read_boxes(path: Path) -> _Boxes:
     file = pq.ParquetFile(path)
     geo = _geo(file.metadata)
     primary = geo.get("primary_column", "geometry")
-    covering = geo.get("columns", {}).get(primary, {}).get("covering", {}).get("bbox")
+    covering = _covering(geo)
     sizes = [file.metadata.row_group(i).num_rows for i in range(file.num_row_groups)]
     starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
     if covering:
@@ -136,24 +174,47 @@ def _read_boxes(path: Path) -> _Boxes:
     return _Boxes(xmin, ymin, xmax, ymax, group_starts=starts)
 
 
-def _read_rows(path: Path, boxes: _Boxes, rows: np.ndarray) -> gpd.GeoDataFrame:
-    """The given rows (sorted row numbers) of a layer file, reading only their row
-    groups; the frame's index is the row number (the feature id).
+def _features_by_groups(path: Path, meta: FileMeta, bbox: tuple[float, float, float, float],
+                        limit: int, offset: int) -> tuple[gpd.GeoDataFrame, int]:
+    """``features_in`` for a file whose row groups carry ``bbox`` statistics (what ingest
+    writes): only the row groups whose extent meets the box are read, then their rows are
+    tested on the covering column, and only the candidates' geometries decoded.
     """
+    assert meta.group_boxes is not None
+    west, south, east, north = bbox
+    g = meta.group_boxes
+    groups = np.flatnonzero((g[:, 0] <= east) & (g[:, 2] >= west)
+                            & (g[:, 1] <= north) & (g[:, 3] >= south))
     file = pq.ParquetFile(path)
     geo = _geo(file.metadata)
     primary = geo.get("primary_column", "geometry")
-    covering = geo.get("columns", {}).get(primary, {}).get("covering", {}).get("bbox")
-    starts = boxes.group_starts
-    group_of = np.searchsorted(starts, rows, side="right") - 1
-    groups = np.unique(group_of)
-    if len(rows):
-        table = file.read_row_groups(groups.tolist())
-        table_starts = np.concatenate([[0], np.cumsum(np.diff(starts)[groups])[:-1]])
-        local = table_starts[np.searchsorted(groups, group_of)] + rows - starts[group_of]
-        table = table.take(pa.array(local, pa.int64()))
-    else:
-        table = file.schema_arrow.empty_table()
+    covering = _covering(geo)
+    assert covering is not None
+    if not len(groups):
+        return _frame(file.schema_arrow.empty_table(), primary, covering,
+                      np.zeros(0, np.int64)), 0
+    table = file.read_row_groups(groups.tolist())
+    struct = table.column(covering["xmin"][0]).combine_chunks()
+
+    def part(key: str) -> np.ndarray:
+        return np.asarray(struct.field(covering[key][1]).to_numpy(zero_copy_only=False),
+                          dtype=np.float64)
+
+    hit = np.flatnonzero((part("xmin") <= east) & (part("xmax") >= west)
+                         & (part("ymin") <= north) & (part("ymax") >= south))
+    starts = meta.group_starts
+    row_of = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in groups])
+    frame = _frame(table.take(pa.array(hit, pa.int64())), primary, covering, row_of[hit])
+    if len(frame):
+        frame = frame[shapely.intersects(frame.geometry.values,
+                                         shapely.box(west, south, east, north))]
+    return frame.iloc[offset:offset + limit], len(frame)
+
+
+def _frame(table: pa.Table, primary: str, covering: dict[str, Any] | None,
+           rows: np.ndarray) -> gpd.GeoDataFrame:
+    """Rows of a layer file as a GeoDataFrame indexed by row number (the feature id),
+    without the covering column."""
     if covering and covering["xmin"][0] in table.column_names:
         table = table.drop_columns([covering["xmin"][0]])
     geometry = shapely.from_wkb(table.column(primary).to_numpy(zero_copy_only=False))
@@ -163,26 +224,51 @@ def _read_rows(path: Path, boxes: _Boxes, rows: np.ndarray) -> gpd.GeoDataFrame:
                             crs="EPSG:4326")
 
 
+def _read_rows(path: Path, starts: np.ndarray, rows: np.ndarray) -> gpd.GeoDataFrame:
+    """The given rows (sorted row numbers) of a layer file, reading only their row
+    groups (``starts``: each group's first row, then the row count).
+    """
+    file = pq.ParquetFile(path)
+    geo = _geo(file.metadata)
+    primary = geo.get("primary_column", "geometry")
+    covering = _covering(geo)
+    group_of = np.searchsorted(starts, rows, side="right") - 1
+    groups = np.unique(group_of)
+    if len(rows):
+        table = file.read_row_groups(groups.tolist())
+        table_starts = np.concatenate([[0], np.cumsum(np.diff(starts)[groups])[:-1]])
+        local = table_starts[np.searchsorted(groups, group_of)] + rows - starts[group_of]
+        table = table.take(pa.array(local, pa.int64()))
+    else:
+        table = file.schema_arrow.empty_table()
+    return _frame(table, primary, covering, rows)
+
+
 def features_in(cat: Catalog, source: LayerSource,
                 bbox: tuple[float, float, float, float] | None, limit: int,
                 offset: int = 0) -> tuple[gpd.GeoDataFrame, int]:
     """A page of a vector layer's features meeting ``bbox`` (all when None), in file
-    order, and how many match. Candidates come from the cached bounding boxes; only their
-    row groups are read, and their geometries tested exactly.
+    order, and how many match; geometries are tested exactly.
+
+    Files as ingest writes them (spatially sorted, small row groups, ``bbox`` covering
+    column) are read by row group, chosen from the footer's statistics. Other files fall
+    back to every feature's box, cached per file: only the row groups of the candidates
+    are read, but for an unsorted file that can be all of them.
     """
     path = cat.uploads.path_for(source.sha256)
-    boxes = _files.boxes(path, source.sha256)
+    meta = _files.meta(path, source.sha256)
     if bbox is None:
-        rows = np.arange(len(boxes.xmin), dtype=np.int64)
-        matched = len(rows)
-        return _read_rows(path, boxes, rows[offset:offset + limit]), matched
+        rows = np.arange(offset, min(offset + limit, meta.rows), dtype=np.int64)
+        return _read_rows(path, meta.group_starts, rows), meta.rows
+    if meta.group_boxes is not None:
+        return _features_by_groups(path, meta, bbox, limit, offset)
+    boxes = _files.boxes(path, source.sha256)
     west, south, east, north = bbox
     rows = np.flatnonzero((boxes.xmin <= east) & (boxes.xmax >= west)
                           & (boxes.ymin <= north) & (boxes.ymax >= south))
     box = shapely.box(west, south, east, north)
-    # a feature whose box meets the query box can still miss it (lines, polygons): test
-    # the candidates in order until the page is full, then count the rest exactly
-    frame = _read_rows(path, boxes, rows)
+    # a feature whose box meets the query box can still miss it (lines, polygons)
+    frame = _read_rows(path, boxes.group_starts, rows)
     if len(frame):
         frame = frame[shapely.intersects(frame.geometry.values, box)]
     return frame.iloc[offset:offset + limit], len(frame)
