@@ -214,7 +214,8 @@ def _features_by_groups(path: Path, meta: FileMeta, bbox: tuple[float, float, fl
 def _frame(table: pa.Table, primary: str, covering: dict[str, Any] | None,
            rows: np.ndarray) -> gpd.GeoDataFrame:
     """Rows of a layer file as a GeoDataFrame indexed by row number (the feature id),
-    without the covering column."""
+    without the covering column.
+    """
     if covering and covering["xmin"][0] in table.column_names:
         table = table.drop_columns([covering["xmin"][0]])
     geometry = shapely.from_wkb(table.column(primary).to_numpy(zero_copy_only=False))
