@@ -173,3 +173,28 @@ def test_features_in_reads_the_rows_of_a_box(cat, org, tmp_path, covering):
     page, matched = features.features_in(cat, source, None, 5, offset=798)
     assert matched == n and list(page.index) == list(range(798, 803))
     assert list(page["k"]) == list(range(798, 803))
+
+
+def test_find_reads_only_the_collection_dataset(cat, org, tmp_path):
+    """A collection is found by its dataset's rows alone, also when the dataset's name
+    holds "--" (a valid CKAN name) and among datasets whose names prefix each other."""
+    from vntwin.errors import NotFound
+    from vntwin.twin import features
+    from vntwin.twin.build import twin_store
+
+    frame = _hanoi_communes()
+    for name, layer in (("xa--moi", "diem"), ("xa", "khac"), ("xa--moi--diem", "x"),
+                        ("xa--moi--diem--x--y", "xa--moi--diem--x--y")):
+        upload = _store_layer(cat, frame, tmp_path / f"{name}.parquet")
+        pkg = packages.create(cat, SYSTEM, {"name": name, "owner_org": org["name"]})
+        resources.create(cat, SYSTEM, {"package_id": pkg["id"], "name": layer,
+                                       "format": "GeoParquet", "twin_layer": layer,
+                                       "twin_kind": "point"}, upload)
+    store = twin_store(cat)
+    listed = {c.id: c.source for c in features.collections(cat, store)}
+    assert sorted(listed) == ["xa--khac", "xa--moi--diem", "xa--moi--diem--x",
+                              "xa--moi--diem--x--y"]
+    for collection_id, source in listed.items():
+        assert features.find(cat, store, collection_id).source == source
+    with pytest.raises(NotFound):
+        features.find(cat, store, "xa--moi--x")

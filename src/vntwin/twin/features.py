@@ -318,7 +318,11 @@ def find(cat: Catalog, store: TwinStore, collection_id: str) -> Collection:
             row = None
         if row is not None:
             return _grid_collection(layer, int(row[0]))
-    for source in layer_sources(cat):
+    # a layer's name is its dataset's name, or "<dataset>--<layer>" (``layer_sources``);
+    # dataset names may hold "--" themselves: every prefix ending before one is a candidate
+    parts = collection_id.split("--")
+    datasets = ["--".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    for source in layer_sources(cat, datasets=datasets):
         if source.kind in VECTOR_KINDS and source.name == collection_id:
             return _collection(source, _files.meta(cat.uploads.path_for(source.sha256),
                                                    source.sha256))
