@@ -46,7 +46,9 @@ from rasterio.transform import from_origin
 
 from vntwin.twin.admin import AdminUnits
 
-GENERATOR_VERSION = 1  # bump when the generated data changes: caches are rebuilt
+GENERATOR_VERSION = 2  # bump when the generated data changes: caches are rebuilt
+# 2: vector files written by vntwin.ingest.write.write_geoparquet (Hilbert order, small
+#    row groups), as ingest now stores them
 SEED = 20261124
 RES = 8
 PIXEL = 1 / 120  # 30 arc-seconds, the usual "1 km" grid (SRTM30, WorldPop)
@@ -354,10 +356,11 @@ DECLARED = {  # how each kind's columns fuse, declared as a data owner would
 
 
 def _write_vector(frame: gpd.GeoDataFrame, path: Path) -> None:
-    # the options of vntwin.ingest.write._write_parquet: what the twin reads after ingest
+    # as vntwin ingest writes a layer: what the twin reads after ingest
+    from vntwin.ingest.write import write_geoparquet
+
     tmp = path.with_suffix(".tmp")
-    frame.to_parquet(tmp, index=False, compression="zstd", geometry_encoding="WKB",
-                     write_covering_bbox=True)
+    write_geoparquet(frame, tmp)
     os.replace(tmp, path)
 
 
