@@ -254,3 +254,59 @@ def test_point_layer_tile_carries_feature_ids(cat, org, tmp_path):
     assert sorted(decoded["mvt_id"]) == list(inside.index)
     assert (decoded.set_index("mvt_id").loc[inside.index, "ten"] == inside["ten"]).all()
 
+
+
+def _reference_items(store, layer, bbox, limit, offset, cell=None):
+    """The grid items as one SQL join of values and cells on their centres."""
+    where, params = "v.layer = ? AND v.valid_time IS NULL", [layer]
+    if cell is not None:
+        where += " AND v.h3 = ?"
+        params.append(cell)
+    if bbox is not None:
+        where += " AND c.lon BETWEEN ? AND ? AND c.lat BETWEEN ? AND ?"
+        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+    with store.read() as con:
+        matched = con.execute(f"SELECT count(DISTINCT v.h3) FROM cell_values v JOIN cells c "
+                              f"USING (h3) WHERE {where}", params).fetchone()[0]
+        rows = con.execute(
+            f"SELECT v.h3, any_value(c.province_code), any_value(c.commune_code), "
+            f"map(list(v.variable), list(v.value)) FROM cell_values v JOIN cells c "
+            f"USING (h3) WHERE {where} GROUP BY v.h3 ORDER BY v.h3 LIMIT ? OFFSET ?",
+            [*params, limit, offset]).fetchall()
+    return [(h3.int_to_str(int(c)), p, m, dict(values)) for c, p, m, values in rows], matched
+
+
+def test_grid_items_match_a_join_of_values_and_cells(twin):
+    """Pages, counts, units and values as the SQL join gives them, with and without a
+    box, for one cell, and with time-stamped values left out."""
+    store = twin_store(twin)
+    with store.write() as con:  # a time-stamped value must not show
+        con.execute("INSERT INTO cell_values SELECT h3, layer, 'later', 1, "
+                    "TIMESTAMPTZ '2030-01-01' FROM cell_values LIMIT 5")
+    compared = 0
+    for layer in [row["layer"] for row in store.layers()]:
+        col = features.find(twin, store, f"grid-{layer}")
+        with store.read() as con:
+            some = con.execute("SELECT h3 FROM cell_values WHERE layer = ? ORDER BY h3 "
+                               "LIMIT 1 OFFSET 3", [layer]).fetchone()[0]
+        for bbox, limit, offset, cell in ((None, 7, 2, None), ((105.7, 20.9, 106.0, 21.2),
+                                                              50, 0, None),
+                                          ((105.7, 20.9, 106.0, 21.2), 5, 10, None),
+                                          (None, 1, 0, some), ((0, 0, 1, 1), 1, 0, some),
+                                          ((0, 0, 1, 1), 10, 0, None)):
+            ours, matched = features.grid_items(store, col, bbox, limit, offset, cell)
+            theirs, expected = _reference_items(store, layer, bbox, limit, offset, cell)
+            assert matched == expected
+            assert [(f["id"], f["properties"]["province_code"],
+                     f["properties"]["commune_code"]) for f in ours] == \
+                [(c, p, m) for c, p, m, _ in theirs]
+            for feature, (cell_id, _, _, values) in zip(ours, theirs, strict=True):
+                props = {k: v for k, v in feature["properties"].items()
+                         if k not in ("h3", "province_code", "commune_code")}
+                assert props == pytest.approx(values) and "later" not in props
+                ring = feature["geometry"]["coordinates"][0]
+                assert ring[0] == ring[-1] and len(ring) == 7
+                assert shapely.Polygon(ring).contains(shapely.Point(
+                    h3.cell_to_latlng(cell_id)[::-1]))
+            compared += len(ours)
+    assert compared > 40

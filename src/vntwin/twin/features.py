@@ -24,6 +24,7 @@ import shapely
 
 from vntwin.catalog.service import Catalog
 from vntwin.errors import NotFound, ValidationError
+from vntwin.twin.gridcells import grid_cells, layer_values
 from vntwin.twin.layers import LayerSource, layer_sources
 from vntwin.twin.store import TwinMissing, TwinStore
 
@@ -377,31 +378,43 @@ def layer_item(cat: Catalog, col: Collection, fid: str) -> dict[str, Any]:
 def grid_items(store: TwinStore, col: Collection,
                bbox: tuple[float, float, float, float] | None, limit: int,
                offset: int, cell: int | None = None) -> tuple[list[dict[str, Any]], int]:
-    """A page of hexagon cells carrying one fused layer's variables (or one cell)."""
+    """A page of hexagon cells carrying one fused layer's variables (or one cell): the
+    cells whose centre is in ``bbox``, by cell id. Cells come from the store's cached
+    grid (``gridcells``), values from range scans of the layer's buckets.
+    """
     _check_bbox(bbox)
-    where = "v.layer = ? AND v.valid_time IS NULL"
-    params: list[Any] = [col.layer]
+    assert col.layer is not None
+    grid = grid_cells(store)
     if cell is not None:
-        where += " AND v.h3 = ?"
-        params.append(cell)
-    if bbox is not None:
-        where += " AND c.lon BETWEEN ? AND ? AND c.lat BETWEEN ? AND ?"
-        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+        at = np.searchsorted(grid.h3, np.uint64(cell))
+        positions = np.array([at] if at < len(grid.h3) and grid.h3[at] == cell else [],
+                             np.int64)
+        if bbox is not None:
+            positions = positions[np.isin(positions, grid.in_box(*bbox))]
+    elif bbox is not None:
+        positions = grid.in_box(*bbox)
+    else:
+        positions = np.arange(len(grid.h3))
+    found, columns = layer_values(store, grid, col.layer, grid.h3[positions])
+    page = slice(offset, offset + limit)
+    cells = found[page]
+    if not len(cells):
+        return [], len(found)
+    listed = ", ".join(str(int(c)) for c in cells)
     with store.read() as con:
-        matched = con.execute(
-            f"SELECT count(DISTINCT v.h3) FROM cell_values v JOIN cells c USING (h3) "
-            f"WHERE {where}", params).fetchone()
-        rows = con.execute(
-            f"SELECT v.h3, any_value(c.province_code), any_value(c.commune_code), "
-            f"map(list(v.variable), list(v.value)) FROM cell_values v JOIN cells c USING (h3) "
-            f"WHERE {where} GROUP BY v.h3 ORDER BY v.h3 "
-            f"LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
+        units = {int(h): (p, c) for h, p, c in con.execute(
+            f"SELECT h3, province_code, commune_code FROM cells WHERE h3 IN ({listed})"
+        ).fetchall()}
+    values = {name: column[page] for name, column in columns.items()}
     features = []
-    for cell, province, commune, values in rows:
-        text = h3.int_to_str(int(cell))
+    for i, cell_id in enumerate(cells.tolist()):
+        text = h3.int_to_str(cell_id)
         ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(text)]
+        province, commune = units.get(cell_id, (None, None))
+        props = {name: float(column[i]) for name, column in values.items()
+                 if not np.isnan(column[i])}
         features.append({"type": "Feature", "id": text,
                          "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
                          "properties": {"h3": text, "province_code": province,
-                                        "commune_code": commune, **dict(values)}})
-    return features, int(matched[0]) if matched else 0
+                                        "commune_code": commune, **props}})
+    return features, len(found)

@@ -88,6 +88,13 @@ def _segments(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.nd
     return tokens[order], owner[order]
 
 
+def _string_value(text: bytes) -> bytes:
+    """Value{string_value} framed as Layer.values; short strings (most) without varints."""
+    if len(text) < 126:
+        return bytes((0x22, len(text) + 2, 0x0A, len(text))) + text
+    return _field(0x22, _field(0x0A, text))
+
+
 class _Values:
     """The layer's keys and values tables, each value stored once."""
 
@@ -96,14 +103,22 @@ class _Values:
         self.payload: list[bytes] = []
         self.count = 0
 
-    def column(self, name: str, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Tag pairs of one property: the rows that are not null, and their (key index,
-        value index) pairs.
+    def column(self, name: str, data: np.ndarray | pd.Series,
+               keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Tag pairs of one property (its rows where ``keep``): the rows that are not
+        null, and their (key index, value index) pairs.
         """
         key = len(self.keys)
         self.keys.append(name)
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            numbers = series.to_numpy(np.float64, na_value=np.nan)
+        if isinstance(data, np.ndarray) and data.dtype.kind == "f":
+            numbers = data[keep].astype(np.float64, copy=False)  # the grid's columns
+            series = None
+        else:
+            series = pd.Series(data).reset_index(drop=True)[keep].reset_index(drop=True)
+            numbers = None
+            if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+                numbers = series.to_numpy(np.float64, na_value=np.nan)
+        if numbers is not None:
             rows = np.flatnonzero(~np.isnan(numbers))
             uniq, inverse = np.unique(numbers[rows], return_inverse=True)
             # Value{double_value}: 0x19 + 8 bytes little-endian, framed as Layer.values
@@ -112,12 +127,12 @@ class _Values:
             body[:, 3:] = uniq.astype("<f8").view(np.uint8).reshape(-1, 8)
             self.payload.append(body.tobytes())
         else:
+            assert series is not None
             mask = series.notna().to_numpy()
             rows = np.flatnonzero(mask)
             texts = series[mask].astype(str).to_numpy()
             uniq, inverse = np.unique(texts, return_inverse=True)
-            self.payload.append(b"".join(_field(0x22, _field(0x0A, s.encode()))
-                                         for s in uniq.tolist()))
+            self.payload.append(b"".join(_string_value(s.encode()) for s in uniq.tolist()))
         first = self.count
         self.count += len(uniq)
         return rows, np.column_stack([np.full(len(rows), key), first + inverse.ravel()])
@@ -134,8 +149,7 @@ def _layer(name: str, kind: int, geometry: np.ndarray, geometry_owner: np.ndarra
     values = _Values()
     tag_parts: list[tuple[np.ndarray, np.ndarray]] = []
     for column, data in props.items():
-        series = pd.Series(data).reset_index(drop=True)[keep].reset_index(drop=True)
-        rows, pairs = values.column(column, series)
+        rows, pairs = values.column(column, data, keep)
         tag_parts.append((pairs.ravel().astype(np.uint64), np.repeat(rows, 2)))
     if tag_parts:
         tags, tag_owner = _segments(tag_parts, n)

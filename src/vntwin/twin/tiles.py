@@ -6,17 +6,15 @@ and polygons of ingested layers go through DuckDB spatial's ST_AsMVT (loaded fro
 PyPI wheel, never downloaded), which projects, clips and validates them; one connection
 per thread, since loading the extension costs more than a tile.
 
-A grid tile reads the cells of the tile from a per-store cache of cell centres, and the
-layer's values with one range scan per coarse bucket of cells (the store's clustering
-key, ``store.bucket_shift``), so DuckDB's zone maps skip the rest of the table.
+A grid tile finds its cells, their values and their hexagons through
+``vntwin.twin.gridcells`` (cells and hexagons cached per store, values read by range
+scans DuckDB can prune).
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import geopandas as gpd
@@ -30,11 +28,11 @@ from vntwin.duckdb_spatial import load_spatial
 from vntwin.errors import ValidationError
 from vntwin.twin import mvt
 from vntwin.twin.features import Collection, features_in
-from vntwin.twin.store import TwinStore, bucket_shift
+from vntwin.twin.gridcells import GridCells, grid_cells, layer_values
+from vntwin.twin.store import TwinStore
 
 EXTENT = mvt.EXTENT
 MAX_FEATURES = 50_000
-MAX_BUCKETS = 64  # more coarse cells in a tile (low zooms): one scan of the id range
 _local = threading.local()
 
 
@@ -111,96 +109,38 @@ def layer_tile(cat: Catalog, col: Collection, z: int, x: int, y: int) -> bytes:
     return _encode(attrs.reset_index(drop=True), col.id, z, x, y)
 
 
-@dataclass(frozen=True)
-class _Cells:
-    """The store's grid cells sorted by id, with their centres: which cells a tile holds
-    is then a numpy mask, not a join.
+def _hexagons(grid: GridCells, positions: np.ndarray, z: int, x: int,
+              y: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells' hexagons in tile units, clipped to the tile and its buffer: flat x, y
+    and the offset of each cell's ring (an empty ring for a cell left outside).
     """
-
-    key: tuple[str, int, int]
-    res: int
-    h3: np.ndarray  # uint64, sorted
-    lon: np.ndarray
-    lat: np.ndarray
-
-
-_cells_lock = threading.Lock()
-_cells: dict[str, _Cells] = {}
-
-
-def _grid_cells(store: TwinStore) -> _Cells:
-    """The cells of the store, cached until its file changes (a fusion rewrites it)."""
-    stat = Path(store.path).stat()
-    key = (str(store.path), stat.st_mtime_ns, stat.st_size)
-    with _cells_lock:
-        hit = _cells.get(key[0])
-    if hit is not None and hit.key == key:
-        return hit
-    with store.read() as con:
-        data = con.execute("SELECT h3, lon, lat FROM cells ORDER BY h3").fetchnumpy()
-        row = con.execute("SELECT max(res) FROM layers").fetchone()
-    cells = np.asarray(data["h3"], np.uint64)
-    res = int(row[0]) if row and row[0] is not None else (
-        h3.get_resolution(h3.int_to_str(int(cells[0]))) if len(cells) else 8)
-    fresh = _Cells(key, res, cells, np.asarray(data["lon"], np.float64),
-                   np.asarray(data["lat"], np.float64))
-    with _cells_lock:
-        _cells[key[0]] = fresh
-    return fresh
-
-
-def _tile_values(store: TwinStore, layer: str, cells: np.ndarray,
-                 res: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The cells among ``cells`` (sorted) with values of ``layer`` (at most
-    MAX_FEATURES), and each variable's value per cell (NaN where the cell has none).
-    """
-    shift = bucket_shift(res)
-    buckets = np.unique(cells >> np.uint64(shift))
-    base = "SELECT h3, variable, value FROM cell_values WHERE layer = $layer " \
-           "AND valid_time IS NULL AND h3 BETWEEN "
-    if len(buckets) <= MAX_BUCKETS:
-        query = " UNION ALL ".join(
-            f"({base}{int(b) << shift} AND {((int(b) + 1) << shift) - 1})" for b in buckets)
-    else:
-        query = f"{base}{int(cells[0])} AND {int(cells[-1])}"
-    with store.read() as con:
-        rows = con.execute(query, {"layer": layer}).fetchnumpy()
-    h3s = np.asarray(rows["h3"], np.uint64)
-    inside = np.isin(h3s, cells)
-    h3s, values = h3s[inside], np.asarray(rows["value"], np.float64)[inside]
-    variables = np.asarray(rows["variable"], dtype=object)[inside]
-    found = np.unique(h3s)[:MAX_FEATURES]
-    where = np.searchsorted(found, h3s)
-    ok = (where < len(found)) & (found[np.minimum(where, len(found) - 1)] == h3s)
-    columns: dict[str, np.ndarray] = {}
-    for name in sorted(set(variables[ok].tolist())):
-        column = np.full(len(found), np.nan)
-        pick = ok & (variables == name)
-        column[where[pick]] = values[pick]
-        columns[str(name)] = column
-    return found, columns
-
-
-def _hexagons(found: np.ndarray, z: int, x: int, y: int) -> tuple[np.ndarray, np.ndarray,
-                                                                  np.ndarray]:
-    """The cells' boundaries in tile units, clipped to the tile and its buffer: flat
-    x, y and the offset of each cell's ring (an empty ring for a cell left outside).
-    """
-    boundary = h3.api.basic_int.cell_to_boundary
-    rings = [boundary(int(c)) for c in found.tolist()]
-    sizes = np.fromiter((len(r) for r in rings), np.int64, len(rings))
-    latlng = np.array([p for r in rings for p in r], np.float64).reshape(-1, 2)
-    tx, ty = mvt.to_tile(latlng[:, 1], latlng[:, 0], z, x, y)
-    ring_of = np.repeat(np.arange(len(rings)), sizes)
-    # close each ring: shapely's linearrings wants explicit closure for the index form
-    polygons = shapely.polygons(shapely.linearrings(np.c_[tx, ty], indices=ring_of))
+    lon, lat, offsets = grid.boundaries(positions)
+    tx, ty = mvt.to_tile(lon, lat, z, x, y)
     low, high = -mvt.BUFFER, EXTENT + mvt.BUFFER
+    outside = ((tx < low) | (tx > high) | (ty < low) | (ty > high))
+    ring_of = np.repeat(np.arange(len(positions)), np.diff(offsets))
+    cut = np.flatnonzero(np.bincount(ring_of, outside, minlength=len(positions)) > 0)
+    if not len(cut):
+        return tx, ty, offsets
+    # only hexagons across the buffer's edge are clipped; one clipped by a rectangle
+    # stays one convex polygon (anything else, touching only, becomes empty)
+    pick = np.isin(ring_of, cut)
+    polygons = shapely.polygons(shapely.linearrings(
+        np.c_[tx[pick], ty[pick]], indices=np.searchsorted(cut, ring_of[pick])))
     clipped = shapely.clip_by_rect(polygons, low, low, high, high)
-    # a hexagon clipped by a rectangle stays one convex polygon; anything else is empty
     clipped[shapely.get_type_id(clipped) != 3] = shapely.Polygon()
     coords, owner = shapely.get_coordinates(clipped, return_index=True)
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(rings)))])
-    return coords[:, 0], coords[:, 1], offsets
+    sizes = np.diff(offsets)
+    sizes[cut] = np.bincount(owner, minlength=len(cut))
+    new_offsets = np.concatenate([[0], np.cumsum(sizes)])
+    out_x, out_y = np.empty(new_offsets[-1]), np.empty(new_offsets[-1])
+    whole = ~pick  # points of the rings left as they were, moved to their new place
+    target = new_offsets[ring_of[whole]] + (np.arange(len(tx)) - offsets[ring_of])[whole]
+    out_x[target], out_y[target] = tx[whole], ty[whole]
+    ring = cut[owner]
+    target = new_offsets[ring] + np.arange(len(owner)) - np.searchsorted(owner, owner)
+    out_x[target], out_y[target] = coords[:, 0], coords[:, 1]
+    return out_x, out_y, new_offsets
 
 
 def grid_tile(store: TwinStore, col: Collection, z: int, x: int, y: int) -> bytes:
@@ -209,20 +149,19 @@ def grid_tile(store: TwinStore, col: Collection, z: int, x: int, y: int) -> byte
     """
     assert col.layer is not None
     west, south, east, north = tile_bounds(z, x, y)
-    grid = _grid_cells(store)
+    grid = grid_cells(store)
     # a cell's centre lies within two edge lengths of any point of its hexagon
     pad_lat = 2 * h3.average_hexagon_edge_length(grid.res, "km") / 110.574
     pad_lon = pad_lat / max(math.cos(math.radians(max(abs(south), abs(north)))), 0.01)
-    mask = ((grid.lon >= west - pad_lon) & (grid.lon <= east + pad_lon)
-            & (grid.lat >= south - pad_lat) & (grid.lat <= north + pad_lat))
-    candidates = grid.h3[mask]
-    if not len(candidates):
-        return b""
-    found, columns = _tile_values(store, col.layer, candidates, grid.res)
+    candidates = grid.h3[grid.in_box(west - pad_lon, south - pad_lat, east + pad_lon,
+                                     north + pad_lat)]
+    found, columns = layer_values(store, grid, col.layer, candidates)
     if not len(found):
         return b""
-    tx, ty, offsets = _hexagons(found, z, x, y)
+    found = found[:MAX_FEATURES]
+    columns = {k: v[:MAX_FEATURES] for k, v in columns.items()}
+    tx, ty, offsets = _hexagons(grid, np.searchsorted(grid.h3, found), z, x, y)
     props: dict[str, np.ndarray | pd.Series] = {
-        "h3": np.array([h3.int_to_str(int(c)) for c in found.tolist()], dtype=object),
+        "h3": np.array([h3.int_to_str(c) for c in found.tolist()], dtype=object),
         **columns}
     return mvt.encode_rings(col.id, tx, ty, offsets, props, ids=found)

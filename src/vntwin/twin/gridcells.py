@@ -1,0 +1,138 @@
+"""The twin's grid cells held in memory per store, for OGC grid items and grid tiles.
+
+Why: which cells fall in a box was a join of ``cell_values`` with ``cells`` on their
+centres, run for every request, and every hexagon was rebuilt with h3 one call at a
+time. Here the cells (sorted ids and centres) are read once per store file and reused
+until the file changes (a fusion rewrites it); a layer's values for a set of cells are
+read with one range scan per coarse bucket of cells (the store's clustering key,
+``store.bucket_shift``), so DuckDB's zone maps skip the rest of the table; and each
+cell's hexagon is computed once, on first use, into an array kept with the cells.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h3
+import numpy as np
+
+from vntwin.twin.store import TwinMissing, TwinStore, bucket_shift
+
+MAX_BUCKETS = 64  # more coarse cells than this in one request: one scan of the id range
+MAX_VERTICES = 10  # an H3 boundary has 6 vertices, up to 10 across icosahedron edges
+
+
+@dataclass
+class GridCells:
+    """A store's cells sorted by id, their centres, and their hexagons once computed
+    (vertices as float32 offsets from the centre: ~1e-9 degree, well under a tile unit
+    at any zoom, at half the memory).
+    """
+
+    key: tuple[str, int, int]
+    res: int
+    h3: np.ndarray  # uint64, sorted
+    lon: np.ndarray
+    lat: np.ndarray
+    vertices: np.ndarray = field(init=False)  # (cells, MAX_VERTICES, 2) lon/lat offsets
+    counts: np.ndarray = field(init=False)  # vertices per cell; 0 until computed
+
+    def __post_init__(self) -> None:
+        self.vertices = np.zeros((len(self.h3), MAX_VERTICES, 2), np.float32)
+        self.counts = np.zeros(len(self.h3), np.int8)
+
+    def in_box(self, west: float, south: float, east: float, north: float) -> np.ndarray:
+        """Positions (sorted, so ids ascending) of the cells whose centre is in the box."""
+        return np.flatnonzero((self.lon >= west) & (self.lon <= east)
+                              & (self.lat >= south) & (self.lat <= north))
+
+    def boundaries(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hexagons of the cells at ``positions``: flat lon, lat and ring offsets."""
+        missing = positions[self.counts[positions] == 0]
+        boundary = h3.api.basic_int.cell_to_boundary
+        for position in missing.tolist():
+            ring = np.asarray(boundary(int(self.h3[position])), np.float64)
+            count = len(ring)
+            self.vertices[position, :count, 0] = ring[:, 1] - self.lon[position]
+            self.vertices[position, :count, 1] = ring[:, 0] - self.lat[position]
+            self.counts[position] = count  # last: another thread sees a complete ring
+        counts = self.counts[positions].astype(np.int64)
+        take = np.arange(MAX_VERTICES) < counts[:, None]
+        lon = (self.vertices[positions, :, 0] + self.lon[positions, None])[take]
+        lat = (self.vertices[positions, :, 1] + self.lat[positions, None])[take]
+        return lon, lat, np.concatenate([[0], np.cumsum(counts)])
+
+
+_lock = threading.Lock()
+_cache: dict[str, GridCells] = {}
+
+
+def grid_cells(store: TwinStore) -> GridCells:
+    """The cells of the store, cached until its file changes."""
+    try:
+        stat = Path(store.path).stat()
+    except FileNotFoundError:
+        raise TwinMissing("no twin has been built yet: run `vntwin fuse`") from None
+    key = (str(store.path), stat.st_mtime_ns, stat.st_size)
+    with _lock:
+        hit = _cache.get(key[0])
+    if hit is not None and hit.key == key:
+        return hit
+    with store.read() as con:
+        data = con.execute("SELECT h3, lon, lat FROM cells ORDER BY h3").fetchnumpy()
+        row = con.execute("SELECT max(res) FROM layers").fetchone()
+    cells = np.asarray(data["h3"], np.uint64)
+    res = int(row[0]) if row and row[0] is not None else (
+        h3.get_resolution(h3.int_to_str(int(cells[0]))) if len(cells) else 8)
+    fresh = GridCells(key, res, cells, np.asarray(data["lon"], np.float64),
+                      np.asarray(data["lat"], np.float64))
+    with _lock:
+        _cache[key[0]] = fresh
+    # every hexagon computed once in the background (~2 s for 400k cells): requests
+    # meanwhile compute the few they need themselves
+    threading.Thread(target=_fill, args=(fresh,), daemon=True, name="hexagons").start()
+    return fresh
+
+
+def _fill(grid: GridCells, chunk: int = 4096) -> None:
+    for start in range(0, len(grid.h3), chunk):
+        with _lock:
+            if _cache.get(grid.key[0]) is not grid:
+                return  # the store changed: a newer GridCells fills itself
+        grid.boundaries(np.arange(start, min(start + chunk, len(grid.h3))))
+
+
+def layer_values(store: TwinStore, grid: GridCells, layer: str,
+                 cells: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Which of ``cells`` (sorted ids) have values of ``layer`` (not time-stamped), and
+    each variable's value per such cell (NaN where that cell has none).
+    """
+    if not len(cells):
+        return cells, {}
+    shift = bucket_shift(grid.res)
+    buckets = np.unique(cells >> np.uint64(shift))
+    # literal bounds: DuckDB prunes row groups by zone map on constants, not on parameters
+    base = ("SELECT h3, variable, value FROM cell_values WHERE layer = $layer "
+            "AND valid_time IS NULL AND h3 BETWEEN ")
+    if len(buckets) <= MAX_BUCKETS:
+        query = " UNION ALL ".join(
+            f"({base}{int(b) << shift} AND {((int(b) + 1) << shift) - 1})" for b in buckets)
+    else:
+        query = f"{base}{int(cells[0])} AND {int(cells[-1])}"
+    with store.read() as con:
+        rows = con.execute(query, {"layer": layer}).fetchnumpy()
+    ids = np.asarray(rows["h3"], np.uint64)
+    inside = np.isin(ids, cells)
+    ids, values = ids[inside], np.asarray(rows["value"], np.float64)[inside]
+    variables = np.asarray(rows["variable"], dtype=object)[inside]
+    found = np.unique(ids)
+    where = np.searchsorted(found, ids)
+    columns: dict[str, np.ndarray] = {}
+    for name in sorted(set(variables.tolist())):
+        column = np.full(len(found), np.nan)
+        pick = variables == name
+        column[where[pick]] = values[pick]
+        columns[str(name)] = column
+    return found, columns
