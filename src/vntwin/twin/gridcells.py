@@ -51,13 +51,17 @@ class GridCells:
     def boundaries(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Hexagons of the cells at ``positions``: flat lon, lat and ring offsets."""
         missing = positions[self.counts[positions] == 0]
-        boundary = h3.api.basic_int.cell_to_boundary
-        for position in missing.tolist():
-            ring = np.asarray(boundary(int(self.h3[position])), np.float64)
-            count = len(ring)
-            self.vertices[position, :count, 0] = ring[:, 1] - self.lon[position]
-            self.vertices[position, :count, 1] = ring[:, 0] - self.lat[position]
-            self.counts[position] = count  # last: another thread sees a complete ring
+        if len(missing):
+            boundary = h3.api.basic_int.cell_to_boundary
+            rings = [boundary(c) for c in self.h3[missing].tolist()]
+            sizes = np.fromiter(map(len, rings), np.int8, len(rings))
+            for size in np.unique(sizes).tolist():  # one array per vertex count
+                pick = np.flatnonzero(sizes == size)
+                latlng = np.array([rings[i] for i in pick.tolist()], np.float64)
+                where = missing[pick]
+                self.vertices[where, :size, 0] = latlng[:, :, 1] - self.lon[where, None]
+                self.vertices[where, :size, 1] = latlng[:, :, 0] - self.lat[where, None]
+            self.counts[missing] = sizes  # last: another thread sees complete rings
         counts = self.counts[positions].astype(np.int64)
         take = np.arange(MAX_VERTICES) < counts[:, None]
         lon = (self.vertices[positions, :, 0] + self.lon[positions, None])[take]
@@ -112,13 +116,15 @@ def layer_values(store: TwinStore, grid: GridCells, layer: str,
     if not len(cells):
         return cells, {}
     shift = bucket_shift(grid.res)
-    buckets = np.unique(cells >> np.uint64(shift))
-    # literal bounds: DuckDB prunes row groups by zone map on constants, not on parameters
+    _, first = np.unique(cells >> np.uint64(shift), return_index=True)
+    last = np.r_[first[1:], len(cells)] - 1
+    # one range per bucket, as tight as the cells asked for; literal bounds, because
+    # DuckDB prunes by zone map on constants (the same ranges as parameters scanned all)
     base = ("SELECT h3, variable, value FROM cell_values WHERE layer = $layer "
             "AND valid_time IS NULL AND h3 BETWEEN ")
-    if len(buckets) <= MAX_BUCKETS:
-        query = " UNION ALL ".join(
-            f"({base}{int(b) << shift} AND {((int(b) + 1) << shift) - 1})" for b in buckets)
+    if len(first) <= MAX_BUCKETS:
+        query = " UNION ALL ".join(f"({base}{int(cells[a])} AND {int(cells[b])})"
+                                   for a, b in zip(first.tolist(), last.tolist(), strict=True))
     else:
         query = f"{base}{int(cells[0])} AND {int(cells[-1])}"
     with store.read() as con:
