@@ -95,6 +95,20 @@ def _string_value(text: bytes) -> bytes:
     return _field(0x22, _field(0x0A, text))
 
 
+def _string_values(texts: np.ndarray) -> bytes:
+    """Values{string_value} of distinct texts; texts of one short length (cell ids) as
+    one array, others one by one.
+    """
+    raw = [t.encode() for t in texts.tolist()]
+    size = len(raw[0]) if raw else 0
+    if raw and size < 126 and all(len(r) == size for r in raw):
+        body = np.empty((len(raw), size + 4), np.uint8)
+        body[:, :4] = (0x22, size + 2, 0x0A, size)
+        body[:, 4:] = np.frombuffer(b"".join(raw), np.uint8).reshape(len(raw), size)
+        return body.tobytes()
+    return b"".join(_string_value(r) for r in raw)
+
+
 class _Values:
     """The layer's keys and values tables, each value stored once."""
 
@@ -132,7 +146,7 @@ class _Values:
             rows = np.flatnonzero(mask)
             texts = series[mask].astype(str).to_numpy()
             uniq, inverse = np.unique(texts, return_inverse=True)
-            self.payload.append(b"".join(_string_value(s.encode()) for s in uniq.tolist()))
+            self.payload.append(_string_values(uniq))
         first = self.count
         self.count += len(uniq)
         return rows, np.column_stack([np.full(len(rows), key), first + inverse.ravel()])
