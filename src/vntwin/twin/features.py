@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,9 @@ class FileMeta:
     bbox: tuple[float, float, float, float] | None
     group_starts: np.ndarray  # first row of each group, and the row count at the end
     group_boxes: np.ndarray | None
+    # the parsed footer, handed to ParquetFile: parsing it again on every request (one
+    # entry per row group) cost more than reading the row groups a small box needs
+    footer: pq.FileMetaData | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -96,7 +99,7 @@ class _FileCache:
         sizes = [footer.row_group(i).num_rows for i in range(footer.num_row_groups)]
         meta = FileMeta(footer.num_rows, _footer_bbox(footer) if footer.num_rows else None,
                         np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
-                        _group_boxes(footer))
+                        _group_boxes(footer), footer)
         with self._lock:
             self._meta[sha256] = meta
         return meta
@@ -186,7 +189,7 @@ def _features_by_groups(path: Path, meta: FileMeta, bbox: tuple[float, float, fl
     g = meta.group_boxes
     groups = np.flatnonzero((g[:, 0] <= east) & (g[:, 2] >= west)
                             & (g[:, 1] <= north) & (g[:, 3] >= south))
-    file = pq.ParquetFile(path)
+    file = pq.ParquetFile(path, metadata=meta.footer)
     geo = _geo(file.metadata)
     primary = geo.get("primary_column", "geometry")
     covering = _covering(geo)
@@ -226,11 +229,12 @@ def _frame(table: pa.Table, primary: str, covering: dict[str, Any] | None,
                             crs="EPSG:4326")
 
 
-def _read_rows(path: Path, starts: np.ndarray, rows: np.ndarray) -> gpd.GeoDataFrame:
+def _read_rows(path: Path, starts: np.ndarray, rows: np.ndarray,
+               footer: pq.FileMetaData | None = None) -> gpd.GeoDataFrame:
     """The given rows (sorted row numbers) of a layer file, reading only their row
     groups (``starts``: each group's first row, then the row count).
     """
-    file = pq.ParquetFile(path)
+    file = pq.ParquetFile(path, metadata=footer)
     geo = _geo(file.metadata)
     primary = geo.get("primary_column", "geometry")
     covering = _covering(geo)
@@ -261,7 +265,7 @@ def features_in(cat: Catalog, source: LayerSource,
     meta = _files.meta(path, source.sha256)
     if bbox is None:
         rows = np.arange(offset, min(offset + limit, meta.rows), dtype=np.int64)
-        return _read_rows(path, meta.group_starts, rows), meta.rows
+        return _read_rows(path, meta.group_starts, rows, meta.footer), meta.rows
     if meta.group_boxes is not None:
         return _features_by_groups(path, meta, bbox, limit, offset)
     boxes = _files.boxes(path, source.sha256)
