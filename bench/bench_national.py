@@ -313,14 +313,13 @@ def point_queries(data_dir: Path, places: list[tuple[float, float]],
     return {"times": times, "layers_mean": float(np.mean(layers)) if layers else 0.0}
 
 
-def http_latencies(data_dir: Path, admin_dir: Path, national: nd.NationalSet,
-                   places: list[tuple[float, float]], budget_s: float,
-                   min_n: int) -> dict[str, Any]:
-    """p95 of OGC items and MVT tiles from a ``vntwin serve`` process on the data dir."""
-    import httpx
-
-    from vntwin.testing import make_settings, server_process
+def ogc_cases(client: Any, grid_layers: list[str], vector: list[str]) -> dict[str, Any]:
+    """The four timed requests, each a function of a place; same seeded layer choices
+    in every run (also used by ``ogc_latency.py``).
+    """
     from vntwin.twin.tiles import tile_bounds
+
+    rng = random.Random(nd.SEED)
 
     def tile_of(lat: float, lon: float, z: int) -> tuple[int, int, int]:
         n = 2**z
@@ -329,9 +328,39 @@ def http_latencies(data_dir: Path, admin_dir: Path, national: nd.NationalSet,
         assert tile_bounds(z, x, y)
         return z, x, y
 
+    def get(path: str) -> None:
+        response = client.get(path)
+        if response.status_code not in (200, 204):
+            raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:300]}")
+
+    def bbox(lat: float, lon: float, half: float) -> str:
+        return f"{lon - half},{lat - half},{lon + half},{lat + half}"
+
+    return {
+        "OGC items, grid layer (bbox ~2 km, limit 10)": lambda p: get(
+            f"/ogc/collections/grid-{rng.choice(grid_layers)}/items?limit=10"
+            f"&bbox={bbox(*p, 0.01)}"),
+        "OGC items, point layer as ingested (bbox ~2 km, limit 10)": lambda p: get(
+            f"/ogc/collections/{rng.choice(vector)}/items?limit=10&bbox={bbox(*p, 0.01)}"),
+        "MVT tile, grid layer (z10)": lambda p: get(
+            "/ogc/collections/grid-{}/tiles/{}/{}/{}.mvt".format(
+                rng.choice(grid_layers), *tile_of(*p, 10))),
+        "MVT tile, point layer as ingested (z12)": lambda p: get(
+            "/ogc/collections/{}/tiles/{}/{}/{}.mvt".format(
+                rng.choice(vector), *tile_of(*p, 12))),
+    }
+
+
+def http_latencies(data_dir: Path, admin_dir: Path, national: nd.NationalSet,
+                   places: list[tuple[float, float]], budget_s: float,
+                   min_n: int) -> dict[str, Any]:
+    """p95 of OGC items and MVT tiles from a ``vntwin serve`` process on the data dir."""
+    import httpx
+
+    from vntwin.testing import make_settings, server_process
+
     vector = [s.name for s in national.specs if s.kind == "point"]
     grid_layers = [s.name for s in national.specs]
-    rng = random.Random(nd.SEED)
     out: dict[str, Any] = {}
     settings = make_settings(data_dir, None, admin_cache_dir=admin_dir)
     with server_process(settings) as url, httpx.Client(base_url=url, timeout=600) as client:
@@ -341,27 +370,7 @@ def http_latencies(data_dir: Path, admin_dir: Path, national: nd.NationalSet,
         out["collections_s"] = time.perf_counter() - started
         out["collections_n"] = len(listing.json()["collections"])
 
-        def get(path: str) -> None:
-            response = client.get(path)
-            if response.status_code not in (200, 204):
-                raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:300]}")
-
-        def bbox(lat: float, lon: float, half: float) -> str:
-            return f"{lon - half},{lat - half},{lon + half},{lat + half}"
-
-        cases = {
-            "OGC items, grid layer (bbox ~2 km, limit 10)": lambda p: get(
-                f"/ogc/collections/grid-{rng.choice(grid_layers)}/items?limit=10"
-                f"&bbox={bbox(*p, 0.01)}"),
-            "OGC items, point layer as ingested (bbox ~2 km, limit 10)": lambda p: get(
-                f"/ogc/collections/{rng.choice(vector)}/items?limit=10&bbox={bbox(*p, 0.01)}"),
-            "MVT tile, grid layer (z10)": lambda p: get(
-                "/ogc/collections/grid-{}/tiles/{}/{}/{}.mvt".format(
-                    rng.choice(grid_layers), *tile_of(*p, 10))),
-            "MVT tile, point layer as ingested (z12)": lambda p: get(
-                "/ogc/collections/{}/tiles/{}/{}/{}.mvt".format(
-                    rng.choice(vector), *tile_of(*p, 12))),
-        }
+        cases = ogc_cases(client, grid_layers, vector)
         for name, fn in cases.items():
             out[name] = sample(fn, places, budget_s=budget_s, min_n=min_n)
             _log(f"  {name}: {len(out[name])} requests, p50 "

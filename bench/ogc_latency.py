@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import json
 import os
-import random
 import sys
 import time
 from collections.abc import Iterator
@@ -29,42 +28,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_national as bn
 import national_data as nd
-import numpy as np
-
-
-def _cases(client: Any, grid_layers: list[str], vector: list[str]) -> dict[str, Any]:
-    from vntwin.twin.tiles import tile_bounds
-
-    rng = random.Random(nd.SEED)
-
-    def tile_of(lat: float, lon: float, z: int) -> tuple[int, int, int]:
-        n = 2**z
-        x = int((lon + 180) / 360 * n)
-        y = int((1 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2 * n)
-        assert tile_bounds(z, x, y)
-        return z, x, y
-
-    def get(path: str) -> None:
-        response = client.get(path)
-        if response.status_code not in (200, 204):
-            raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:300]}")
-
-    def bbox(lat: float, lon: float, half: float) -> str:
-        return f"{lon - half},{lat - half},{lon + half},{lat + half}"
-
-    return {
-        "OGC items, grid layer (bbox ~2 km, limit 10)": lambda p: get(
-            f"/ogc/collections/grid-{rng.choice(grid_layers)}/items?limit=10"
-            f"&bbox={bbox(*p, 0.01)}"),
-        "OGC items, point layer as ingested (bbox ~2 km, limit 10)": lambda p: get(
-            f"/ogc/collections/{rng.choice(vector)}/items?limit=10&bbox={bbox(*p, 0.01)}"),
-        "MVT tile, grid layer (z10)": lambda p: get(
-            "/ogc/collections/grid-{}/tiles/{}/{}/{}.mvt".format(
-                rng.choice(grid_layers), *tile_of(*p, 10))),
-        "MVT tile, point layer as ingested (z12)": lambda p: get(
-            "/ogc/collections/{}/tiles/{}/{}/{}.mvt".format(
-                rng.choice(vector), *tile_of(*p, 12))),
-    }
 
 
 @contextlib.contextmanager
@@ -101,7 +64,7 @@ def main() -> None:
     with _server(args.data_dir, args.admin_dir, args.url) as url, \
             httpx.Client(base_url=url, timeout=600) as client:
         client.get("/ogc/collections").raise_for_status()
-        for name, fn in _cases(client, grid_layers, vector).items():
+        for name, fn in bn.ogc_cases(client, grid_layers, vector).items():
             times = bn.sample(fn, places, budget_s=args.budget, min_n=3)
             out[name] = {"n": len(times),
                          **{f"p{q}": round(bn.percentile(times, q) * 1000, 1) for q in (50, 95)},
