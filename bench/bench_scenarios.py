@@ -37,7 +37,7 @@ from vntwin.scenarios.engine import run_prepared
 from vntwin.scenarios.geo import km_to_chord, unit_xyz
 from vntwin.scenarios.loader import LoadedSpec, validate_data
 from vntwin.twin.admin import AdminUnits
-from vntwin.twin.store import LayerRecord, TwinStore, VariableInfo
+from vntwin.twin.store import LayerRecord, TwinStore, VariableInfo, append_values
 
 RES = 8
 LAYERS = 300
@@ -77,10 +77,10 @@ def build_twin(path: Path, admin: AdminUnits, layers: int) -> dict[str, Any]:
         for i in range(1, layers):
             name = f"lop-{i:03d}"
             density = 5 + (i * 7) % 46
-            con.execute(
-                "INSERT INTO cell_values SELECT h3, ?, 'gia_tri', "
-                "(hash(h3 + ?) % 10000) / 100.0, NULL FROM cells "
-                "WHERE hash(h3, ?) % 100 < ?", [name, i, i, density])
+            append_values(
+                con, "SELECT h3, ?::VARCHAR AS layer, 'gia_tri' AS variable, "
+                "(hash(h3 + ?) % 10000) / 100.0 AS value, NULL::TIMESTAMPTZ AS valid_time "
+                "FROM cells WHERE hash(h3, ?) % 100 < ?", [name, i, i, density])
             con.execute("INSERT INTO variables VALUES (?, 'gia_tri', 'extensive', NULL, NULL, "
                         "NULL)", [name])
             con.execute("INSERT INTO layers VALUES (?, 'd', ?, 'r', ?, 'point', ?, now(), "

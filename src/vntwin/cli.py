@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vntwin.live.cli import live_app
 from vntwin.scenarios.cli import scenario_app
@@ -207,6 +208,9 @@ def fuse(
                   f"unchanged, {len(report.removed)} removed, {len(report.failed)} failed")
     for name, seconds in report.seconds.items():
         console.print(f"  {name}: {seconds:.2f} s")
+    for name, match in report.matching.items():  # tables with merged or unmatched rows
+        if match["merged_rows"] or match["unmatched_rows"]:
+            console.print(f"  {name}: {escape(match['note'])}")
     for name, message in report.failed.items():
         console.print(f"  [red]{name}[/red]: {message}")
     if report.failed:

@@ -62,6 +62,46 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _process_env(settings: Settings) -> dict[str, str]:
+    """The environment that points a ``vntwin`` child process at these settings' data."""
+    env = {**os.environ, "VNTWIN_DATA_DIR": str(settings.data_dir)}
+    if settings.database_url:
+        env["VNTWIN_DATABASE_URL"] = settings.database_url
+    if settings.admin_cache_dir:
+        env["VNTWIN_ADMIN_CACHE_DIR"] = str(settings.admin_cache_dir)
+    return env
+
+
+@contextmanager
+def subscriber_process(settings: Settings, mqtt_url: str, log: Path) -> Iterator[None]:
+    """``vntwin live run`` for a data dir, subscribed at ``mqtt_url``, as a deployment runs
+    it beside ``vntwin serve``: a process of its own, sharing only the database.
+
+    Returns once the subscription is made (its log says so): a message published before
+    then would find no session at the broker and be dropped.
+    """
+    import subprocess
+    import sys
+
+    env = {**_process_env(settings), "VNTWIN_MQTT_URL": mqtt_url}
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "vntwin", "live", "run"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "subscribed to" not in log.read_text(encoding="utf-8", errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"vntwin live run did not subscribe: see {log}")
+            time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()  # SIGTERM: the subscriber stops cleanly
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @contextmanager
 def server_process(settings: Settings) -> Iterator[str]:
     """Serve a data dir from a separate ``vntwin serve`` process; yields the base URL.
@@ -74,11 +114,7 @@ def server_process(settings: Settings) -> Iterator[str]:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "VNTWIN_DATA_DIR": str(settings.data_dir), "VNTWIN_SITE_URL": url}
-    if settings.database_url:
-        env["VNTWIN_DATABASE_URL"] = settings.database_url
-    if settings.admin_cache_dir:
-        env["VNTWIN_ADMIN_CACHE_DIR"] = str(settings.admin_cache_dir)
+    env = {**_process_env(settings), "VNTWIN_SITE_URL": url}
     proc = subprocess.Popen([sys.executable, "-m", "vntwin", "serve", "--port", str(port)],  # noqa: S603
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -16,7 +16,8 @@ from vntwin.catalog import groups, packages, resources
 from vntwin.catalog.resources import store_file
 from vntwin.catalog.service import Catalog
 from vntwin.catalog.users import SYSTEM, user_create
-from vntwin.testing import make_settings, server_process
+from vntwin.settings import Settings
+from vntwin.testing import make_settings, server_process, subscriber_process
 
 ROOT = Path(__file__).parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -80,8 +81,8 @@ def _add_live_station(cat: Catalog) -> None:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory, admin_cache: Path) -> Iterator[str]:
-    """The demo catalogue and twin, served by a real server process; yields its URL."""
+def site_settings(tmp_path_factory: pytest.TempPathFactory, admin_cache: Path) -> Settings:
+    """The demo catalogue and twin with this suite's additions, built once."""
     from vntwin.demo.load import load_demo
     from vntwin.demo.twin import build_demo_twin
 
@@ -95,8 +96,28 @@ def site(tmp_path_factory: pytest.TempPathFactory, admin_cache: Path) -> Iterato
         _add_fixtures(cat, tmp)
     finally:
         cat.close()
-    with server_process(settings) as url:
+    return settings
+
+
+@pytest.fixture(scope="session")
+def site(site_settings: Settings) -> Iterator[str]:
+    """The catalogue served by a real server process; yields its URL."""
+    with server_process(site_settings) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker(site_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[str]:
+    """A private Mosquitto and ``vntwin live run`` subscribed to it, storing into the site's
+    catalogue as a deployment's subscriber does; yields the broker's URL for publishers.
+    """
+    from tests.live.mqtt_helpers import private_broker
+
+    tmp = tmp_path_factory.mktemp("mqtt")
+    broker = private_broker(tmp / "broker")
+    with broker, subscriber_process(site_settings, broker.url, tmp / "live-run.log"):
+        yield broker.url
 
 
 @pytest.fixture(scope="session")

@@ -226,29 +226,60 @@ def test_request_author_edits_comments_and_withdraws_by_keyboard(site, page):
     _ok(page, "request-withdrawn")
 
 
-def test_dashboard_receives_a_pushed_alert(site, page, live_station):
+def _publish(broker_url: str, datastream: int, result: float, offset_s: int = 0) -> None:
+    """One observation over MQTT, QoS 1, as a sensor gateway sends it; returns once the
+    broker has acknowledged it.
+    """
     import json
     import time
 
+    from vntwin.live.mqtt import make_client, parse_url
 
+    client = make_client(parse_url(broker_url), "kiem-thu-trinh-duyet-cam-bien",
+                         persistent=False)
+    client.connect("127.0.0.1", parse_url(broker_url).port)
+    client.loop_start()
+    try:
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset_s))
+        info = client.publish(f"v1.1/Datastreams({datastream})/Observations",
+                              json.dumps({"phenomenonTime": when, "result": result}), qos=1)
+        info.wait_for_publish(10)
+        assert info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_dashboard_shows_what_arrives_over_mqtt(site, page, live_station, mqtt_broker):
+    """Publish over MQTT → stored by ``vntwin live run`` → pushed to the open page: the
+    alert, and the PM2.5 indicator, which the page did not have when it loaded.
+    """
     page.goto(site + "/dashboard")
     page.wait_for_selector("#dashboard[data-live-ready]", state="attached")
     assert page.get_by_role("heading", name="Chuyển đổi số quốc gia").is_visible()
+    indicator = page.locator("#live-body article", has_text="PM2.5")
+    assert indicator.count() == 0  # no PM2.5 value yet: the row must appear without reload
     _ok(page, "dashboard")
     page.wait_for_timeout(500)  # the event stream is open
-    body = json.dumps({"datastream": live_station["datastream"], "result": 87,
-                       "phenomenonTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    request = urllib.request.Request(f"{site}/live/observations", data=body.encode(),
-                                     method="POST", headers={
-                                         "Authorization": live_station["token"],
-                                         "Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as answer:
-        assert json.load(answer)["accepted"] == 1
+    _publish(mqtt_broker, live_station["datastream"], 87, offset_s=-5)
     item = page.locator("#alert-list li.new", has_text="PM2.5 vượt ngưỡng")
-    item.wait_for(timeout=5_000)  # pushed over server-sent events, no reload
+    item.wait_for(timeout=15_000)  # pushed over server-sent events, no reload
     assert "87" in item.inner_text()
     assert "Cảnh báo mới: PM2.5 vượt ngưỡng" in page.locator("#live-announcer").inner_text()
+    row = page.locator("#live-body tr[data-live-row$=':01']")  # Hà Nội
+    row.wait_for(timeout=15_000)  # drawn by the server, swapped in by the page script
+    assert row.locator("th").inner_text() == "Hà Nội"
+    assert row.locator("[data-field=mean]").inner_text() == "87"
+    assert indicator.get_by_role("heading", name="PM2.5").is_visible()
+    assert indicator.locator("[data-live$=':value']").inner_text() == "87"
     _ok(page, "dashboard-alert")
+    # a newer value updates the same row in place
+    _publish(mqtt_broker, live_station["datastream"], 95)
+    page.wait_for_function("() => document.querySelector(\"#live-body tr[data-live-row$=':01'] "
+                           "[data-field=mean]\").textContent === '95'", timeout=15_000)
+    assert indicator.locator("[data-live$=':value']").inner_text() == "95"
+    assert page.locator("#alert-list li", has_text="PM2.5 vượt ngưỡng").count() == 1
+    assert page.problems == [], page.problems
     # the same value is a live layer of the map: switched on, its sensor is drawn
     page.goto(site + "/map")
     page.wait_for_selector("#map[data-ready]", state="attached", timeout=30_000)

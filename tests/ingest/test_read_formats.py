@@ -6,13 +6,14 @@ import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import rasterio
 from ingest_helpers import FIXTURES, ingest
+from rasterio.warp import transform_bounds
 
 from vntwin.ingest import read_layers
+from vntwin.twin.fuse.raster import fuse_raster
 
 # file -> (layers as (name, kind, rows), source CRS, encoding)
 GOOD = {
@@ -92,24 +93,27 @@ def test_schema_types_from_csv():
     assert layer.frame["dt_km2"].iloc[0] == pytest.approx(10.38)  # decimal comma read
 
 
-def test_raster_reprojected_with_band_names(out: Path):
+def test_raster_kept_in_its_crs_with_band_names_and_totals(out: Path):
+    """A VN-2000 raster is stored as it is, in its CRS: resampling it to EPSG:4326 changed
+    its totals (+2.9 % population by nearest neighbour); the fusion reads it in its CRS."""
     [(layer, path)] = ingest(FIXTURES / "places_red_river_delta_vn2000.tif", out)
     assert layer.kind == "raster" and layer.source_crs == "EPSG:3405"
     assert [c["name"] for c in layer.schema] == ["so_dia_danh", "dan_so_geonames"]
+    assert any("totals are conserved" in line for line in layer.report)
     assert path.name == "places_red_river_delta_vn2000-v1.tif"
     assert sorted(p.name for p in out.iterdir()) == [path.name]  # the temp file was moved
-    with rasterio.open(FIXTURES / "places_red_river_delta_vn2000.tif") as src:
-        source_total = int(src.read(1).sum())
-    with rasterio.open(path) as dst:
-        assert dst.crs.to_epsg() == 4326
+    with rasterio.open(FIXTURES / "places_red_river_delta_vn2000.tif") as src, \
+            rasterio.open(path) as dst:
+        assert dst.crs.to_epsg() == 3405 and dst.transform == src.transform
         assert dst.descriptions == ("so_dia_danh", "dan_so_geonames")
-        left, bottom, right, top = dst.bounds
+        assert (dst.read() == src.read()).all()  # every pixel as it was: totals exact
+        left, bottom, right, top = transform_bounds(dst.crs, "EPSG:4326", *dst.bounds)
         assert 105.2 < left < 105.4 and 106.8 < right < 107.0
         assert 20.1 < bottom < 20.3 and 21.5 < top < 21.7
-        counts = dst.read(1, masked=True)
-        # nearest-neighbour warping may duplicate or drop a few pixels, not invent places
-        assert abs(int(counts.sum()) - source_total) <= 0.1 * source_total
-        assert dst.nodata == np.iinfo("int32").min  # the file had none; one was chosen
+        people = float(src.read(2).sum())
+    fused = fuse_raster(path, 8, stats=("sum",))
+    total = fused.loc[fused["variable"] == "dan_so_geonames_sum", "value"].sum()
+    assert total == pytest.approx(people, rel=1e-9)  # the fusion conserves it too
 
 
 def test_crs_argument_reads_projected_csv():

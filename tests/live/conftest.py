@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.live.mqtt_helpers import private_broker
 
 from vntwin.catalog.service import Catalog
-from vntwin.live.broker import BrokerMissing, Mosquitto
+from vntwin.live.broker import Mosquitto
 from vntwin.live.sources import SourceInfo, create_source
 from vntwin.live.sta_create import Writer, create
 from vntwin.live.sta_model import MEASUREMENT
@@ -20,10 +21,7 @@ CANTHO = [105.78825, 10.03711]
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """A private Mosquitto on a free port (installed by scripts/ensure-mosquitto.sh)."""
-    try:
-        server = Mosquitto(tmp_path / "broker")
-    except BrokerMissing as exc:
-        pytest.skip(f"no Mosquitto broker and none could be installed: {exc}")
+    server = private_broker(tmp_path / "broker")
     server.start()
     yield server
     server.stop()

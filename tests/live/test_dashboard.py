@@ -14,6 +14,7 @@ from vntwin.demo.datasets import DATASETS, ORGANIZATIONS
 from vntwin.demo.load import Tally, _ensure_org, _load_dataset
 from vntwin.demo.sources import Sources
 from vntwin.live.ingest import Incoming, Ingestor
+from vntwin.quality import refresh
 
 
 def _load_indicators(cat: Catalog, tmp: Path) -> None:
@@ -64,3 +65,29 @@ def test_dashboard(client: TestClient, cat: Catalog, tmp_path: Path) -> None:
     assert egov["target"]["value"] == 50 and egov["meets_target"] is False
     assert body["ingest"][0]["accepted"] == 2
     assert body["alerts"]["open"] == 0
+
+
+def test_dashboard_has_the_programme_figures(api, admin_token, org, editor_token) -> None:
+    """The page's open-data programme figures (requests answered on time, agencies meeting
+    their targets, mean quality) are in the JSON too, the same as programme_progress_show.
+    """
+    api.ok("package_create", editor_token, name="bo-du-lieu", owner_org=org["name"])
+    year = int(api.ok("package_show", id="bo-du-lieu")["metadata_created"][:4])
+    api.ok("agency_target_set", admin_token, organization_id=org["name"], year=year,
+           datasets_to_publish=1)
+    request = api.ok("datarequest_create", editor_token, title="Điểm dừng xe buýt",
+                     description="Vị trí và tuyến", organization_id=org["name"])
+    api.ok("datarequest_update", editor_token, id=request["id"], status="in_progress")
+    assert refresh.wait_idle(60)  # the write hook scores the dataset in the background
+
+    programme = api.client.get("/live/dashboard").json()["programme"]
+    assert programme["period"]["start"] == f"{year}-01-01"
+    assert programme["requests"]["received"] == 1
+    assert programme["requests"]["answered_on_time"] == 1
+    assert programme["requests"]["on_time_rate"] == 100
+    assert (programme["agencies_with_targets"], programme["agencies_meeting_targets"],
+            programme["targets_met_share"]) == (1, 1, 100)
+    assert "by_agency" not in programme  # per agency: programme_progress_show
+    shown = api.ok("programme_progress_show", year=year)
+    assert programme["quality_mean"] == shown["quality_mean"] is not None
+    assert programme == {k: v for k, v in shown.items() if k != "by_agency"}

@@ -156,7 +156,7 @@ def test_travel_time_over_roads(tmp_path, region_cells, places):
         con.execute("UPDATE layers SET kind = 'line', layer = 'duong-bo' "
                     "WHERE layer = 'test-length_m'")
         con.execute("UPDATE variables SET layer = 'duong-bo' WHERE layer = 'test-length_m'")
-        con.execute("UPDATE cell_values SET layer = 'duong-bo' WHERE layer = 'test-length_m'")
+        con.execute("UPDATE series SET layer = 'duong-bo' WHERE layer = 'test-length_m'")
     text = _spec("""  - {id: a, type: accessibility, facility_type: clinic, distance_km: 5,
        travel_minutes: 60}
 """, facilities=FACILITIES.replace("      - {id: bn", "      # - {id: bn"))

@@ -3,13 +3,14 @@
 from pathlib import Path
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pytest
 import shapely
 
 from vntwin.twin import grid
-from vntwin.twin.admin import AdminDataMissing, AdminUnits
-from vntwin.twin.admin_build import EQUAL_AREA, name_keys
+from vntwin.twin.admin import CELLS_VERSION, AdminDataMissing, AdminUnits
+from vntwin.twin.admin_build import EQUAL_AREA, build_cells, give_every_unit_a_cell, name_keys
 
 HOAN_KIEM = "00070"
 
@@ -179,7 +180,8 @@ def test_cache_is_reused(admin):
     assert admin.cache_dir is not None
     admin.cells(7)
     files = sorted(p.name for p in admin.cache_dir.iterdir())
-    assert "admin_provinces.parquet" in files and "admin_cells_r7.parquet" in files
+    assert "admin_provinces.parquet" in files
+    assert f"admin_cells_v{CELLS_VERSION}_r7.parquet" in files
     again = AdminUnits.load(admin.cache_dir)
     assert len(again.provinces) == 34
     cells = again.cells(7)
@@ -190,3 +192,61 @@ def test_missing_boundaries_name_the_command(tmp_path: Path):
     with pytest.raises(AdminDataMissing) as err:
         AdminUnits.build(tmp_path / "cache", node_modules=tmp_path / "node_modules")
     assert "npm ci" in str(err.value) and "make install" in str(err.value)
+
+
+def test_stale_cell_cache_is_not_read(admin, tmp_path: Path):
+    """Cells cached by an older rule (the file without a version) are rebuilt, not read."""
+    assert admin.cache_dir is not None
+    stale = admin.cache_dir / "admin_cells_r5.parquet"
+    admin.cells(5).iloc[:1].to_parquet(stale)  # newer than the manifest: used to be read
+    fresh = AdminUnits(admin.provinces, admin.communes, admin.cache_dir, admin.info)
+    assert len(fresh.cells(5)) == len(admin.cells(5)) > 1
+
+
+def _square(lon: float, lat: float, half: float) -> shapely.Polygon:
+    return shapely.box(lon - half, lat - half, lon + half, lat + half)
+
+
+def test_a_commune_without_a_cell_centre_takes_the_cell_it_overlaps_most():
+    """A commune too small to hold a cell centre takes the cell it lies in, from a
+    neighbour that keeps other cells; the cell's province follows the commune.
+    """
+    res = 8
+    cell = h3.latlng_to_cell(21.03, 105.85, res)
+    lat, lon = h3.cell_to_latlng(cell)
+    vlat, vlon = h3.cell_to_boundary(cell)[0]
+    # a 150 m square a quarter of the way from the centre to a vertex: no centre inside
+    tiny = _square(lon + (vlon - lon) * 0.4, lat + (vlat - lat) * 0.4, 0.0007)
+    big = _square(lon, lat, 0.03).difference(tiny)
+    provinces = gpd.GeoDataFrame({"code": ["01", "02"]},
+                                 geometry=[big, tiny], crs=4326)
+    communes = gpd.GeoDataFrame({"code": ["00001", "00002"], "province_code": ["01", "02"]},
+                                geometry=[big, tiny], crs=4326)
+    cells = build_cells(provinces, communes, res)
+    held = cells.set_index("h3")
+    assert held.loc[np.uint64(int(cell, 16)), "commune_code"] == "00002"
+    assert held.loc[np.uint64(int(cell, 16)), "province_code"] == "02"
+    assert (cells["commune_code"] == "00002").sum() == 1
+    assert (cells["commune_code"] == "00001").sum() == len(cells) - 1 > 50
+
+
+def test_a_cell_is_not_taken_from_a_unit_it_would_leave_empty():
+    res = 8
+    cell = np.uint64(int(h3.latlng_to_cell(21.03, 105.85, res), 16))
+    lat, lon = grid.cell_centres(np.array([cell]))
+    hexagon = np.asarray(grid.cell_polygons(np.array([cell])).values)[0]
+    tiny = _square(float(lon[0]) + 0.001, float(lat[0]), 0.0005)
+    geoms = np.array([hexagon.difference(tiny), tiny])
+    owner = give_every_unit_a_cell(np.array([cell]), np.array([0]), geoms, res)
+    assert owner.tolist() == [0]  # unit 0 has only this cell: unit 1 stays without one
+
+
+def test_every_commune_holds_a_cell_at_res_8(admin):
+    cells = admin.cells(8)
+    assert set(admin.communes["code"]) <= set(cells["commune_code"])
+    com = admin.communes.set_index("code")
+    assert (com.loc[cells["commune_code"], "province_code"].to_numpy()
+            == cells["province_code"].to_numpy()).all()
+    # the four communes that held no cell centre (about 1.1 km², in Hồ Chí Minh City)
+    for code in ("26737", "27286", "27301", "27367"):
+        assert (cells["commune_code"] == code).sum() >= 1

@@ -4,6 +4,11 @@ layers alone; a failed one leaves the store as it was."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,7 +38,8 @@ def _bulk(store: TwinStore, grid: pd.DataFrame, layers: dict[str, pd.DataFrame],
 
 def _physical(store: TwinStore) -> pd.DataFrame:
     with store.read() as con:
-        return con.execute("SELECT h3, layer FROM cell_values ORDER BY rowid").fetchdf()
+        return con.execute("SELECT v.h3, s.layer FROM cell_series v JOIN series s "
+                           "USING (series) ORDER BY v.rowid").fetchdf()
 
 
 @pytest.fixture
@@ -116,8 +122,31 @@ def test_failed_bulk_load_changes_nothing(tmp_path, data, monkeypatch, rebuild):
         with store.read() as con:
             tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()"
                                                 ).fetchall()}
-        assert "cell_values__bulk" not in tables
+        assert "cell_series__bulk" not in tables
     else:  # the first layer was swapped in whole, the others not at all
         layers["l0"] = layers["l1"]
         assert {r["layer"] for r in store.layers()} == set(layers)
     _check_cells(store, grid, layers, rng)
+
+
+def test_spill_directory_of_a_killed_fusion_is_removed_by_the_next(tmp_path):
+    """A fusion killed with SIGKILL cannot clean up: the next bulk load removes its spill
+    directory (named with the dead process's id), and leaves a live process's alone."""
+    store = TwinStore(tmp_path / "twin.duckdb")
+    grid = _grid()
+    store.set_grid(grid, RES)
+    prefix = f".{store.path.name}.spill-"
+    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    orphan = tmp_path / f"{prefix}{killed.pid}-abc123"
+    orphan.mkdir()
+    (orphan / "00000.arrow").write_bytes(b"x" * 1000)
+    live = tmp_path / f"{prefix}{os.getpid()}-def456"  # this process: still running
+    live.mkdir()
+    unrelated = tmp_path / f"{prefix}notapid"
+    unrelated.mkdir()
+    _bulk(store, grid, {"l0": _layer(np.random.default_rng(5), grid["h3"].to_numpy(),
+                                     timed=False)})
+    assert not orphan.exists()
+    assert live.exists() and unrelated.exists()

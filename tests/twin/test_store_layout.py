@@ -3,6 +3,7 @@ whatever the physical order (sorted runs, compacted, old unclustered stores)."""
 
 from __future__ import annotations
 
+import duckdb
 import h3
 import numpy as np
 import pandas as pd
@@ -91,7 +92,7 @@ def _units(store: TwinStore) -> dict[tuple[str, str, str], float]:
 
 def _physical_buckets(store: TwinStore) -> np.ndarray:
     with store.read() as con:
-        rows = con.execute("SELECT h3 FROM cell_values ORDER BY rowid").fetchnumpy()["h3"]
+        rows = con.execute("SELECT h3 FROM cell_series ORDER BY rowid").fetchnumpy()["h3"]
     return np.asarray(rows, np.uint64) >> np.uint64(bucket_shift(RES))
 
 
@@ -116,8 +117,8 @@ def test_refused_layer_appends_a_sorted_run_and_answers_stay_right(filled):
     store.replace_layer(LayerRecord("l2", "d", "d", "r", "f2b", "polygon", RES), layers["l2"],
                         KINDS)
     with store.read() as con:
-        tail = con.execute("SELECT h3 FROM cell_values WHERE layer = 'l2' ORDER BY rowid"
-                           ).fetchnumpy()["h3"]
+        tail = con.execute("SELECT v.h3 FROM cell_series v JOIN series s USING (series) "
+                           "WHERE s.layer = 'l2' ORDER BY v.rowid").fetchnumpy()["h3"]
         count = con.execute("SELECT count(*) FROM cell_values").fetchone()[0]
     assert (np.diff(np.asarray(tail, np.uint64).astype(np.float64)) >= 0).all()
     assert count == sum(len(f) for f in layers.values())
@@ -130,30 +131,61 @@ def test_refused_layer_appends_a_sorted_run_and_answers_stay_right(filled):
 
 
 def test_store_of_the_old_layout_is_read_and_rewritten(tmp_path):
-    """A store written before the clustered layout (rows in any order, no meta.layout)."""
+    """A store written before series ids and before the clustered layout: ``cell_values``
+    a table of names, rows in any order, no meta.layout. Read as it is; the first
+    writer converts it."""
     rng = np.random.default_rng(3)
     grid = _grid()
-    store = TwinStore(tmp_path / "twin.duckdb")
-    store.set_grid(grid, RES)
+    path = tmp_path / "twin.duckdb"
     layers = {f"l{i}": _layer(rng, grid["h3"].to_numpy(), timed=False) for i in range(3)}
-    with store.write() as con:  # as the old replace_layer wrote: unsorted, no meta
-        for name, frame in layers.items():
-            con.register("incoming", frame.assign(layer=name))
-            con.execute("INSERT INTO cell_values SELECT h3::UBIGINT, layer, variable, value, "
-                        "NULL FROM incoming")
-            con.unregister("incoming")
-            con.execute("INSERT INTO layers (layer, fingerprint, res) VALUES (?, 'f', ?)",
-                        [name, RES])
-            for variable, info in KINDS.items():
-                con.execute("INSERT INTO variables VALUES (?, ?, ?, NULL, NULL, NULL)",
-                            [name, variable, info.kind])
+    con = duckdb.connect(str(path))
+    con.execute("""CREATE TABLE cells (h3 UBIGINT PRIMARY KEY, lat DOUBLE, lon DOUBLE,
+                   province_code VARCHAR, commune_code VARCHAR)""")
+    con.execute("""CREATE TABLE cell_values (h3 UBIGINT NOT NULL, layer VARCHAR NOT NULL,
+                   variable VARCHAR NOT NULL, value DOUBLE NOT NULL, valid_time TIMESTAMPTZ)""")
+    con.execute("""CREATE TABLE variables (layer VARCHAR NOT NULL, variable VARCHAR NOT NULL,
+                   kind VARCHAR NOT NULL, unit VARCHAR, canonical VARCHAR, weight VARCHAR,
+                   PRIMARY KEY (layer, variable))""")
+    con.execute("""CREATE TABLE layers (layer VARCHAR PRIMARY KEY, dataset_id VARCHAR,
+                   dataset_name VARCHAR, resource_id VARCHAR, fingerprint VARCHAR,
+                   kind VARCHAR, res INTEGER, fused_at TIMESTAMPTZ,
+                   modelled BOOLEAN DEFAULT false, rows BIGINT, notes VARCHAR)""")
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.register("grid", grid)
+    con.execute("INSERT INTO cells SELECT h3, lat, lon, province_code, commune_code FROM grid")
+    con.execute("INSERT INTO meta VALUES ('res', ?)", [str(RES)])
+    for name, frame in layers.items():
+        shuffled = frame.sample(frac=1, random_state=1).assign(layer=name)
+        con.register("incoming", shuffled)
+        con.execute("INSERT INTO cell_values SELECT h3::UBIGINT, layer, variable, value, "
+                    "NULL FROM incoming")
+        con.unregister("incoming")
+        con.execute("INSERT INTO layers (layer, fingerprint, res) VALUES (?, 'f', ?)",
+                    [name, RES])
+        for variable, info in KINDS.items():
+            con.execute("INSERT INTO variables VALUES (?, ?, ?, NULL, NULL, NULL)",
+                        [name, variable, info.kind])
+    con.close()
+    store = TwinStore(path)
     _check_cells(store, grid, layers, rng)  # read transparently
+    units_before = _units(store)
     assert store.needs_compaction()
-    assert store.compact()
+    store.compact()  # its writing connection converts the store first
     with store.read() as con:
         layout = con.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()[0]
-    assert layout == LAYOUT
+        kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema."
+                                 "tables WHERE starts_with(table_name, 'cell_')").fetchall())
+        series = con.execute("SELECT layer, list(series ORDER BY series) FROM series "
+                             "GROUP BY layer ORDER BY layer").fetchall()
+    assert layout == LAYOUT and not store.needs_compaction()
+    assert kinds == {"cell_series": "BASE TABLE", "cell_values": "VIEW", "cell_rings": "BASE TABLE"}
+    ids = [i for _, layer_ids in series for i in layer_ids]
+    assert ids == list(range(len(ids)))  # numbered by layer, then variable
+    assert [layer for layer, _ in series] == sorted(layers)
+    buckets = _physical_buckets(store)
+    assert (np.diff(buckets.astype(np.int64)) >= 0).all()
     _check_cells(store, grid, layers, rng)
+    assert _units(store) == pytest.approx(units_before, rel=1e-12)
 
 
 def test_arrow_backed_and_categorical_variables(tmp_path):

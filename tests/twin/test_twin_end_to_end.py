@@ -13,6 +13,7 @@ from vntwin.catalog.users import SYSTEM
 from vntwin.cli import app
 from vntwin.errors import ValidationError
 from vntwin.twin import query
+from vntwin.twin.admin import CELLS_VERSION
 from vntwin.twin.build import fuse_catalog, twin_store
 from vntwin.twin.grid import latlng_to_cells
 from vntwin.twin.ingest_catalog import ingest_file
@@ -54,6 +55,19 @@ def test_ingest_fuse_query(twin):
     # re-fusing with nothing changed touches nothing
     again = fuse_catalog(cat, res=7)
     assert again.fused == [] and again.skipped == ["dia-danh--places_vn"]
+
+
+def test_a_grid_of_an_older_cell_rule_is_rebuilt_and_refused(twin):
+    """A twin built before the units' cells changed (``admin.CELLS_VERSION``): the next
+    fusion rebuilds the grid and fuses every layer again, as for a new resolution."""
+    store = twin_store(twin)
+    assert store.grid_version() == CELLS_VERSION
+    with store.write() as con:  # as written before the version was recorded
+        con.execute("DELETE FROM meta WHERE key = 'grid_version'")
+    assert store.grid_version() == 1 != CELLS_VERSION
+    report = fuse_catalog(twin, res=7)
+    assert report.fused == ["dia-danh--places_vn"] and report.skipped == []
+    assert store.grid_version() == CELLS_VERSION
 
 
 def test_reingest_refuses_bad_file_and_keeps_layer(twin, tmp_path):

@@ -70,3 +70,21 @@ def test_acknowledge_an_alert(client, cat, editor):
     assert acked["acknowledged_by"] == editor
     page = client.get("/dashboard").text
     assert "Đã xác nhận cảnh báo." in page and "đã xác nhận" in page
+
+
+def test_live_section_alone_is_the_pages_own(client, cat):
+    """``/dashboard/live``, which the page script swaps in when a property or a province
+    appears after loading, is the page's live section: same rows, same wording, no layout.
+    """
+    nothing = client.get("/dashboard/live")
+    assert nothing.status_code == 200 and "<html" not in nothing.text
+    assert "Gần đây không có cảm biến nào gửi giá trị." in nothing.text
+    _alert(cat)
+    fragment = client.get("/dashboard/live").text
+    row = 'data-live-row="1:01"'
+    assert row in fragment and "PM2.5 theo tỉnh, thành phố" in fragment
+    page = client.get("/dashboard").text
+    start = page.index('<div id="live-body"')
+    assert row in page[start:]
+    assert 'data-html="/dashboard/live"' in page[start:]
+    assert "PM2.5 by province" in client.get("/dashboard/live?lang=en").text

@@ -9,6 +9,7 @@ import pytest
 from vntwin.catalog.users import SYSTEM
 from vntwin.twin.build import fuse_catalog, twin_store
 from vntwin.twin.ingest_catalog import ingest_file
+from vntwin.twin.store import append_values
 
 PLACES = Path(__file__).parents[1] / "ingest" / "fixtures" / "places_vn.geojson"
 REFORM = "2025-07-01T00:00:00+07:00"  # the 2025 communes took effect at this time
@@ -69,8 +70,9 @@ def test_time_slider_tiles(client, twin):
     # the count of places stamped with the date the 2025 units took effect, as a
     # time-stamped variable of the same layer
     with store.write() as con:
-        con.execute("INSERT INTO cell_values SELECT h3, layer, 'count_2025', value, "
-                    "?::TIMESTAMPTZ FROM cell_values WHERE variable = 'count'", [REFORM])
+        append_values(con, "SELECT h3, layer, 'count_2025' AS variable, value, "
+                      "?::TIMESTAMPTZ AS valid_time FROM cell_values WHERE variable = 'count'",
+                      [REFORM])
         con.execute("INSERT INTO variables SELECT layer, 'count_2025', kind, unit, canonical, "
                     "weight FROM variables WHERE variable = 'count'")
     layers = client.get("/map/layers.json").json()["layers"]

@@ -60,7 +60,7 @@ def read_layers(path: Path, *, filename: str | None = None, crs: str | None = No
     ``filename`` is the name the uploader gave (``path`` may be a temporary name): its
     suffix must agree with the content, and messages use it. ``crs`` overrides the file's
     CRS ("EPSG:3405"); ``encoding`` declares the text encoding of a CSV or DBF ("cp1258",
-    "tcvn3"). Rasters are reprojected into a temporary GeoTIFF in ``workdir`` (default:
+    "tcvn3"). Rasters are copied (in their CRS) into a temporary GeoTIFF in ``workdir`` (default:
     the system's temporary directory); ``write_layer`` moves it into place.
 
     Raises ValidationError naming the file, layer, row and reason, or TooLarge when the

@@ -1,7 +1,7 @@
 """``write_layer``: one immutable file per layer version, in place atomically or not at all.
 
 Vectors and tables become GeoParquet (EPSG:4326; tables as plain Parquet, having no
-geometry), rasters the reprojected GeoTIFF. Vector files follow GeoParquet's advice for
+geometry), rasters the GeoTIFF copied in its CRS. Vector files follow GeoParquet's advice for
 files read by area (``write_geoparquet``): rows sorted along a Hilbert curve, small row
 groups, and the 1.1 ``bbox`` covering column, so the footer's per-row-group statistics
 of that column tell a reader which few row groups a bounding box needs (OGC items, vector

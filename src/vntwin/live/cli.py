@@ -73,9 +73,12 @@ def run(
 def simulate_cmd(
     url: Annotated[str | None, typer.Option(help="Broker URL (default VNTWIN_MQTT_URL).")] = None,
     interval: Annotated[float, typer.Option(help="Seconds between rounds.")] = 5.0,
-    rounds: Annotated[int | None, typer.Option(help="Stop after this many rounds.")] = None,
+    rounds: Annotated[int | None, typer.Option(
+        min=1, help="Stop after this many rounds (default: until Ctrl-C).")] = None,
     backfill_hours: Annotated[float, typer.Option(help="First publish this many hours of "
                                                        "history (5-minute steps).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the noise: the same seed at the same "
+                                           "times gives the same values.")] = 0,
 ) -> None:
     """Publish simulated air-quality, water-level and traffic streams (marked simulated)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -102,7 +105,8 @@ def simulate_cmd(
                 bar.update(task, description=label, completed=done, total=total)
 
             progress = simulate(cat, broker, interval_s=interval, rounds=rounds,
-                                backfill_hours=backfill_hours, on_progress=step, stop=stop)
+                                backfill_hours=backfill_hours, seed=seed, on_progress=step,
+                                stop=stop)
     except ConnectionError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

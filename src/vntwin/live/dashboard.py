@@ -40,6 +40,7 @@ def dashboard(cat: Catalog, now: datetime | None = None) -> dict[str, Any]:
     return {"generated_at": iso(now), "timezone": TIMEZONE,
             "live": live_indicators(cat, now), "ingest": ingest_counts(cat),
             "open_data": open_data_indicators(cat, now),
+            "programme": programme_indicators(cat),
             "digital": digital_indicators(cat), "alerts": alert_summary(cat)}
 
 
@@ -169,6 +170,19 @@ def open_data_indicators(cat: Catalog, now: datetime) -> list[dict[str, Any]]:
         {"code": "queryable_resources", "name": "Tài nguyên truy vấn được / queryable "
          "resources (datastore)", "value": int(datastore or 0)},
     ]
+
+
+def programme_indicators(cat: Catalog) -> dict[str, Any]:
+    """The open-data programme's totals for this year (requests answered on time, agencies
+    meeting their targets, mean quality), as the page shows them.
+
+    ``programme_progress`` itself, so the JSON and the page cannot disagree; without its
+    per-agency rows, which ``programme_progress_show`` serves and which would make every
+    refresh of this document grow with the number of agencies.
+    """
+    from vntwin.demand.progress import programme_progress
+
+    return {k: v for k, v in programme_progress(cat).items() if k != "by_agency"}
 
 
 # -- digital transformation -------------------------------------------------------------

@@ -181,7 +181,12 @@ class Subscriber:
                 delay = min(delay * 2, 10)
 
     def _write_loop(self) -> None:
-        while not self._stop.is_set() or self._inbox:
+        # On stop, the batch in hand is stored and acknowledged, and the rest of the inbox
+        # is left: unacknowledged, the broker delivers it to the next run, which stores it
+        # then. Draining the inbox instead would commit messages whose acknowledgements
+        # can no longer reach the broker (the connection closes), and each would come back
+        # as a duplicate.
+        while not self._stop.is_set():
             batch = self._next_batch()
             if not batch:
                 continue
@@ -211,14 +216,30 @@ class Subscriber:
         self.client.loop_start()
 
     def stop(self) -> None:
-        """Disconnect; messages received but not yet stored stay unacknowledged, so the
-        broker delivers them again to the next run.
+        """Finish the batch being stored, acknowledge it, then disconnect; messages
+        received but not yet stored stay unacknowledged, so the broker delivers them again
+        to the next run. The writer stops before the connection closes so that every
+        committed batch's acknowledgements are sent (paho sends queued PUBACKs before the
+        DISCONNECT): a clean stop causes no redelivery of stored observations.
         """
         self._stop.set()
+        self._arrived.set()  # wake a writer waiting for messages
+        if self._writer is not None:
+            self._writer.join(30)
+        # The last PUBACKs must reach the broker before the socket closes: closing it
+        # with deliveries still arriving resets the connection, and a broker that had not
+        # read the PUBACKs yet redelivers those messages as duplicates to the next run
+        # (seen under load). Wait for paho to write them, then give the broker a moment.
+        deadline = time.monotonic() + 2
+        while self.client.want_write() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if self.stats.connected:
+            time.sleep(0.2)
         self.client.disconnect()
         self.client.loop_stop()
-        if self._writer is not None:
-            self._writer.join(10)
+        log.info("stopped: %d messages acknowledged (%s), %d received left unacknowledged "
+                 "for the next run", self.stats.acknowledged, self.stats.outcomes,
+                 len(self._inbox))
 
     def wait_connected(self, timeout: float = 10) -> bool:
         """Wait until subscribed (for tests and the CLI's first message)."""

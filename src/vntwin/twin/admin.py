@@ -46,6 +46,12 @@ Level = Literal["province", "commune"]
 BUILD_VERSION = 1
 """Bumped whenever the build changes what it writes: older caches are rebuilt."""
 
+CELLS_VERSION = 2
+"""Bumped whenever ``build_cells`` changes which unit holds a cell: it names the cached
+cell files, so that files written by an older rule are not read (2: every commune holds a
+cell).
+"""
+
 MANIFEST = "admin_units.json"
 PROVINCES_FILE = "admin_provinces.parquet"
 COMMUNES_FILE = "admin_communes.parquet"
@@ -65,6 +71,10 @@ class MatchReport:
     unmatched: list[str] = field(default_factory=list)  # distinct values found nowhere
     ambiguous: dict[str, list[str]] = field(default_factory=dict)  # value -> candidates
     legacy: dict[str, str] = field(default_factory=dict)  # pre-2025 value -> 2025 code
+    # per value: whether it matched through a pre-2025 unit, and the key that tells two
+    # values naming the same unit apart from two naming different ones (``unit_key``)
+    old: list[bool] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
 
     @property
     def matched(self) -> int:
@@ -193,8 +203,9 @@ class AdminUnits:
         included), one row each: ``h3`` (uint64), ``province_code``, ``commune_code`` (the
         unit holding the cell's centre, or the nearest one for a coastal or border cell
         whose centre is outside), ``land_fraction`` (share of the cell's area on land),
-        ``lat``, ``lon`` (the centre), ``area_km2``. Cached per resolution. Communes
-        smaller than a cell may hold no cell's centre and so appear in no row.
+        ``lat``, ``lon`` (the centre), ``area_km2``. Cached per resolution. A commune
+        holding no cell's centre (smaller or thinner than a cell) takes the cell it
+        overlaps most, so every commune has at least one row.
         """
         if not 0 <= res <= 15:
             raise ValueError(f"H3 resolution must be 0..15, not {res}")
@@ -203,7 +214,7 @@ class AdminUnits:
                 return self._cells[res]
             path = manifest = None
             if self.cache_dir is not None:
-                path = self.cache_dir / f"admin_cells_r{res}.parquet"
+                path = self.cache_dir / f"admin_cells_v{CELLS_VERSION}_r{res}.parquet"
                 manifest = self.cache_dir / MANIFEST
             if path is not None and manifest is not None and path.exists() \
                     and manifest.exists() and path.stat().st_mtime >= manifest.stat().st_mtime:
@@ -246,8 +257,10 @@ class AdminUnits:
         report = MatchReport(codes=[])
         memo: dict[Any, str | None] = {}
         for key in keys:
+            report.keys.append(unit_key(key))
             if key in memo:
                 report.codes.append(memo[key])
+                report.old.append(str(key) in report.legacy)
                 continue
             code, candidates, legacy = lookup.resolve(
                 key, numbers_level if isinstance(key, int) or str(key).isdigit() else level)
@@ -261,6 +274,7 @@ class AdminUnits:
                     report.unmatched.append(text)
             elif code is not None and legacy:
                 report.legacy[text] = code
+            report.old.append(code is not None and legacy)
         return report
 
     def _get_lookup(self) -> _Lookup:
@@ -300,6 +314,27 @@ def _clean(value: Any) -> str | int | None:
     if text.endswith(".0") and text[:-2].isdigit():
         return text[:-2]
     return text
+
+
+def unit_key(value: Any) -> str | None:
+    """What a value says about which unit it names, spelling aside: codes without leading
+    zeros, names folded (no diacritics, case or punctuation) with their commune type
+    ("Xã Tân Thành" and "Phường Tân Thành" stay apart, "Tỉnh Quảng Nam" and "Quang Nam"
+    do not). Two rows of a table with one key list the same unit twice.
+    """
+    key = _clean(value)
+    if key is None:
+        return None
+    if isinstance(key, int):
+        return str(key)
+    digits = key.replace(" ", "")
+    if digits.isdigit():
+        return str(int(digits))
+    if key.upper().startswith("VN-"):
+        return key.upper()
+    kind = prefix_type(key)
+    kind = kind if kind in _TYPE_KEYS.values() else ""
+    return f"{kind}:{name_key(key)}"
 
 
 # -- lookup tables -------------------------------------------------------------------------

@@ -710,11 +710,55 @@ def _pieces(geom: shapely.Geometry, tile: float) -> np.ndarray:
     return np.concatenate([shapely.get_parts(p) for p in pieces]) if len(pieces) else pieces
 
 
+def give_every_unit_a_cell(cells: np.ndarray, owner: np.ndarray, geoms: np.ndarray,
+                           res: int) -> np.ndarray:
+    """``owner`` (the unit index of each of the sorted ``cells``) with a cell handed to
+    every unit that holds none: a unit smaller or thinner than a cell may contain no cell
+    centre, and would then be missing from the grid (no query by unit, its table rows
+    lost). Such a unit takes, of the cells overlapping it, the one it overlaps most whose
+    owner keeps at least one other cell — so no unit is left without a cell in turn, and a
+    cell is handed over at most once. A unit for which no such cell exists is left
+    without one (none is at resolution 8, where four communes needed a cell).
+    """
+    import h3ronpy.vector as h3v
+    from h3ronpy import ContainmentMode
+
+    from vntwin.twin.grid import cell_polygons
+
+    counts = np.bincount(owner, minlength=len(geoms))
+    orphans = np.flatnonzero(counts == 0)
+    if not orphans.size:
+        return owner
+    owner = owner.copy()
+    unit, touched = _list_cells(h3v.wkb_to_cells(_wkb(geoms[orphans]), res,
+                                                 containment_mode=ContainmentMode.Covers))
+    pos = np.searchsorted(cells, touched)
+    known = (pos < len(cells)) & (cells[np.minimum(pos, len(cells) - 1)] == touched)
+    unit, touched, pos = unit[known], touched[known], pos[known]
+    overlap = shapely.area(shapely.intersection(
+        np.asarray(cell_polygons(touched).values), geoms[orphans][unit]))
+    handed: set[int] = set()
+    for k, index in enumerate(orphans):
+        mine = np.flatnonzero(unit == k)
+        for j in mine[np.argsort(-overlap[mine], kind="stable")]:
+            at = int(pos[j])
+            if at in handed or counts[owner[at]] <= 1:
+                continue
+            counts[owner[at]] -= 1
+            counts[index] += 1
+            owner[at] = index
+            handed.add(at)
+            break
+    return owner
+
+
 def build_cells(provinces: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                 res: int) -> pd.DataFrame:
     """Every cell at ``res`` that touches the land (islands smaller than a cell included),
     with the commune and province holding its centre (or the nearest one when the centre
-    is offshore or across the border) and the share of its area on land.
+    is offshore or across the border) and the share of its area on land. A commune that
+    holds no cell's centre takes the cell it overlaps most (``give_every_unit_a_cell``),
+    so every commune has at least one cell; the cell's province is its commune's.
     """
     import h3ronpy.vector as h3v
     from h3ronpy import ContainmentMode
@@ -746,7 +790,8 @@ def build_cells(provinces: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
         idx = np.full(missing.sum(), -1)
         idx[near[0]] = near[1]
         frame.loc[missing, "i"] = idx
-    i = frame["i"].to_numpy(dtype=np.int64)
+    i = give_every_unit_a_cell(frame["h3"].to_numpy(), frame["i"].to_numpy(dtype=np.int64),
+                               np.asarray(comm_geoms), res)
     frame["commune_code"] = communes["code"].to_numpy()[i]
     frame["province_code"] = communes["province_code"].to_numpy()[i]
 

@@ -30,7 +30,8 @@ from vntwin.catalog.service import Catalog
 from vntwin.errors import VntwinError
 from vntwin.twin.bulk import BulkLoad, Spilled, SpillPlan, spill_values
 from vntwin.twin.fuse.grid import HexGrid
-from vntwin.twin.kinds import plan_columns, variable_kinds
+from vntwin.twin.fuse.tables import TableMatch, merge_unit_rows
+from vntwin.twin.kinds import ColumnPlan, plan_columns, variable_kinds
 from vntwin.twin.layer import Layer
 from vntwin.twin.layers import (
     LayerSource,
@@ -56,6 +57,9 @@ class FuseReport:
     seconds: dict[str, float] = field(default_factory=dict)
     compacted: bool = False  # cell_values rewritten clustered by cell (TwinStore.compact)
     repaired: dict[str, int] = field(default_factory=dict)  # layer -> polygons made valid
+    # table layer -> how its rows matched units (TableMatch.as_dict: matched, merged into
+    # one 2025 unit, unmatched rows and values); also in the layer's notes
+    matching: dict[str, dict[str, Any]] = field(default_factory=dict)
     # layer kind -> phase (read, plan, fuse, spill, store) -> seconds, summed over layers
     # (and over worker processes, so with a pool they add up to more than the wall time)
     phases: dict[str, dict[str, float]] = field(
@@ -131,16 +135,20 @@ def _fuse_values(layer: Layer, source: LayerSource, res: int, hexes: HexGrid | N
                  unit_cells: pd.DataFrame | None, phases: Phases
                  ) -> tuple[pd.DataFrame, dict[str, VariableInfo], int]:
     """One read layer's long frame, how its variables aggregate, and how many polygons
-    were repaired; the same in this process and in a worker.
+    were repaired; the same in this process and in a worker. A time-stamped layer
+    (:mod:`vntwin.twin.times`) is fused once per time, its rows carrying ``valid_time``.
     """
     from vntwin.twin.fuse import fuse_layer
     from vntwin.twin.fuse.polygons import REPAIRED_ATTR
+    from vntwin.twin.times import fuse_by_time, layer_times
 
     started = time.perf_counter()
+    layer, times = layer_times(layer, source.extras)  # the time column is not a quantity
     plan = plan_columns(layer, source.extras)
     planned = time.perf_counter()
-    values = fuse_layer(layer, res, extensive=plan.extensive, intensive=plan.intensive,
-                        categorical=plan.categorical, unit_cells=unit_cells, grid=hexes)
+    values = fuse_by_time(layer, times, lambda part: fuse_layer(
+        part, res, extensive=plan.extensive, intensive=plan.intensive,
+        categorical=plan.categorical, unit_cells=unit_cells, grid=hexes))
     fused = time.perf_counter()
     kinds = variable_kinds(layer, plan, sorted(values["variable"].unique()))
     phases["plan"] = phases.get("plan", 0.0) + planned - started + time.perf_counter() - fused
@@ -154,11 +162,42 @@ def _add_phases(report: FuseReport | None, kind: str, phases: Phases) -> None:
             report.phases[kind][phase] += seconds
 
 
-def _record(source: LayerSource, res: int, kind: str, done: dict[str, str]) -> LayerRecord:
+def _record(source: LayerSource, res: int, kind: str, done: dict[str, str],
+            match: TableMatch | None = None) -> LayerRecord:
+    notes = [str(source.extras.get("twin_notes", "")), match.note() if match else ""]
     return LayerRecord(source.name, source.dataset_id, source.dataset_name,
                        source.resource_id, _fingerprint(source, res, done), kind, res,
                        modelled=str(source.extras.get("twin_modelled", "")).lower() == "true",
-                       notes=str(source.extras.get("twin_notes", "")))
+                       notes=" ".join(n for n in notes if n))
+
+
+def _matching(layer: Layer) -> TableMatch | None:
+    """How a table layer's rows matched units (None for other layers)."""
+    frame = layer.frame
+    return frame.attrs.get(MATCH_ATTR) if isinstance(frame, pd.DataFrame) else None
+
+
+def _report_matching(report: FuseReport | None, name: str, match: TableMatch | None) -> None:
+    if report is not None and match is not None:
+        report.matching[name] = match.as_dict()
+
+
+MERGE_WEIGHT_EXTRA = "twin_merge_weight"  # column weighting rates of merged old units
+MATCH_ATTR = "twin_matching"  # in a read table's frame.attrs: its TableMatch
+
+
+def _merge_weight(source: LayerSource, plan: ColumnPlan) -> str | None:
+    """The extensive column weighting the intensive means of rows merged into one 2025
+    unit: ``twin_merge_weight`` when declared, else a column the vocabulary knows as
+    population, else none (plain means).
+    """
+    declared = str(source.extras.get(MERGE_WEIGHT_EXTRA) or "").strip()
+    if declared:
+        if declared not in plan.extensive:
+            raise VntwinError(f"{MERGE_WEIGHT_EXTRA} {declared!r} is not an extensive "
+                              f"column of the table ({', '.join(plan.extensive) or 'none'})")
+        return declared
+    return next((c for c in plan.extensive if plan.canonical.get(c) == "population"), None)
 
 
 def _read(cat: Catalog, store: TwinStore, source: LayerSource, grid: pd.DataFrame | None,
@@ -174,9 +213,15 @@ def _read(cat: Catalog, store: TwinStore, source: LayerSource, grid: pd.DataFram
         from vntwin.twin.admin import AdminUnits
 
         admin = AdminUnits.load(cat.settings.admin_dir)
-        codes = admin.match(layer.frame[layer.place_column].tolist())
+        found = admin.match_report(layer.frame[layer.place_column].tolist())
+        codes = found.codes
         level = "commune" if any(c and len(c) == 5 for c in codes) else "province"
-        layer.frame = layer.frame.assign(unit_code=codes).dropna(subset=["unit_code"])
+        plan = plan_columns(layer, source.extras)
+        layer.frame, match = merge_unit_rows(
+            layer.frame, codes, found.keys, found.old, extensive=plan.extensive,
+            intensive=plan.intensive, weight=_merge_weight(source, plan),
+            place=layer.place_column)
+        layer.frame.attrs[MATCH_ATTR] = match
         unit_cells = _unit_cells(grid, level)
         if source.extras.get(WEIGHT_EXTRA):
             unit_cells = unit_cells.merge(
@@ -196,11 +241,13 @@ def fuse_source(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
     """
     phases: Phases = {}
     layer, unit_cells = _read(cat, store, source, grid, phases)
+    match = _matching(layer)
     values, kinds, repaired = _fuse_values(layer, source, res, hexes, unit_cells, phases)
     if report is not None and repaired:
         report.repaired[source.name] = repaired
+    _report_matching(report, source.name, match)
     started = time.perf_counter()
-    rows = store.replace_layer(_record(source, res, layer.kind, store.fingerprints()),
+    rows = store.replace_layer(_record(source, res, layer.kind, store.fingerprints(), match),
                                values, kinds)
     phases["store"] = time.perf_counter() - started
     _add_phases(report, layer.kind, phases)
@@ -220,6 +267,7 @@ class _Fused:
     seconds: float
     error: str | None = None
     peak_mib: float = 0.0
+    match: TableMatch | None = None  # a table's matching to units
 
 
 _WORKER: dict[str, Any] = {}
@@ -276,7 +324,8 @@ def _fuse_here(cat: Catalog, store: TwinStore, source: LayerSource, res: int,
         phases["spill"] = time.perf_counter() - spilled_at
     except VntwinError as exc:
         return _Fused(None, source.kind, {}, 0, phases, 0.0, exc.message)
-    return _Fused(spilled, layer.kind, kinds, repaired, phases, time.perf_counter() - started)
+    return _Fused(spilled, layer.kind, kinds, repaired, phases, time.perf_counter() - started,
+                  match=_matching(layer))
 
 
 def _file_size(cat: Catalog, source: LayerSource) -> int:
@@ -311,7 +360,9 @@ def _fuse_many(cat: Catalog, store: TwinStore, sources: list[LayerSource], res: 
             return
         if fused.repaired:
             report.repaired[source.name] = fused.repaired
-        load.add(fused.spilled, _record(source, res, fused.kind, done), fused.kinds)
+        _report_matching(report, source.name, fused.match)
+        load.add(fused.spilled, _record(source, res, fused.kind, done, fused.match),
+                 fused.kinds)
         report.fused.append(source.name)
         report.seconds[source.name] = round(fused.seconds, 3)
 
@@ -366,9 +417,13 @@ def fuse_catalog(cat: Catalog, res: int | None = None, *, force: bool = False,
     store = twin_store(cat)
     res = res or cat.settings.h3_resolution
     grid: pd.DataFrame | None = None
-    if store.resolution() != res:
+    from vntwin.twin.admin import CELLS_VERSION
+
+    if store.resolution() != res or store.grid_version() != CELLS_VERSION:
+        # a new resolution, or units that now own other cells (every value moves with
+        # its cell's unit): a new grid, and every layer fused again
         grid = _grid(cat, res)
-        store.set_grid(grid, res)
+        store.set_grid(grid, res, CELLS_VERSION)
         force = True
     # tables spread by a weight layer come after the layers they are weighted by
     sources = sorted(layer_sources(cat), key=lambda s: bool(s.extras.get(WEIGHT_EXTRA)))

@@ -1,6 +1,6 @@
 """Writing many fused layers into the twin store at once, already clustered.
 
-Fusing layer by layer and appending each as a sorted run leaves ``cell_values`` ordered by
+Fusing layer by layer and appending each as a sorted run leaves ``cell_series`` ordered by
 layer, so a lookup by cell must be followed by :meth:`TwinStore.compact`, a sort of the
 whole table inside DuckDB (on the national set of 300 layers: 215 M rows, 200 s, as long
 as writing them). A fusion of many layers instead *spills* each layer's values, sorted by
@@ -16,11 +16,13 @@ writes its layer's spill file and hands back only the layer's description.
 
 Crash safety: readers see the old twin or the new one, never a mix (a rebuild swaps a
 staging table in, in one transaction; otherwise each layer is swapped in on its own
-transaction, as before); the spill directory is temporary and removed whatever happens.
+transaction, as before); the spill directory is temporary and removed whatever happens,
+and one left by a fusion that was killed (SIGKILL, power loss) is removed by the next.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -35,19 +37,20 @@ import pyarrow.ipc as ipc
 from vntwin.twin.store import (
     COMPACT_MEMORY,
     LAYOUT,
+    VALUES_VIEW,
     LayerRecord,
     TwinStore,
     VariableInfo,
-    add_appended,
     bucket_shift,
     insert_layer_rows,
+    swap_layer_values,
     values_ddl,
 )
 
 CHUNK_CELLS = 8_000  # territory cells per spill chunk (~4 M values of 300 layers at res 8)
 TIME = pa.timestamp("us", tz="UTC")
 ROW_GROUP = 122_880  # DuckDB's rows per row group
-STAGING = "cell_values__bulk"  # the new table while a rebuild writes it (BulkLoad.commit)
+STAGING = "cell_series__bulk"  # the new table while a rebuild writes it (BulkLoad.commit)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ def spill_values(values: pd.DataFrame, name: str, path: Path, plan: SpillPlan) -
     order = np.argsort(cells, kind="stable")
     cells = cells[order]
     variable = pa.array(values["variable"], from_pandas=True)
+    if isinstance(variable, pa.ChunkedArray):  # frames stacked (one per valid_time)
+        variable = variable.combine_chunks()
     if pa.types.is_dictionary(variable.type):
         variable = variable.cast(pa.string())
     encoded = variable.dictionary_encode()
@@ -118,6 +123,29 @@ def spill_values(values: pd.DataFrame, name: str, path: Path, plan: SpillPlan) -
             writer.write_batch(batch.slice(start, end - start))
     return Spilled(name, path, [str(v) for v in encoded.dictionary.to_pylist()],
                    len(cells), timed)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_orphan_spills(directory: Path, prefix: str) -> list[Path]:
+    """Remove spill directories whose fusion process is gone (their name holds its pid);
+    returns them. A live fusion's directory, or one not named so, is left alone.
+    """
+    removed = []
+    for path in directory.glob(f"{prefix}*"):
+        pid = path.name.removeprefix(prefix).partition("-")[0]
+        if path.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 @dataclass
@@ -142,7 +170,9 @@ class BulkLoad:
 
     def __post_init__(self) -> None:
         self.store.path.parent.mkdir(parents=True, exist_ok=True)
-        self.directory = Path(tempfile.mkdtemp(prefix=f".{self.store.path.name}.spill-",
+        prefix = f".{self.store.path.name}.spill-"
+        remove_orphan_spills(self.store.path.parent, prefix)
+        self.directory = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-",
                                                dir=self.store.path.parent))
 
     def __enter__(self) -> BulkLoad:
@@ -160,9 +190,11 @@ class BulkLoad:
         """Queue one spilled layer (a later one of the same name replaces it)."""
         self.pending[record.layer] = _Pending(spilled, record, kinds)
 
-    def _chunk(self, chunk: int, layers: list[_Pending], variables: list[str],
-               var_codes: list[np.ndarray], shift: np.uint64) -> pa.Table | None:
-        """Every queued layer's rows of one chunk, ordered by bucket, layer, cell."""
+    def _chunk(self, chunk: int, layers: list[_Pending], series: list[np.ndarray],
+               shift: np.uint64) -> pa.Table | None:
+        """Every queued layer's rows of one chunk, ordered by bucket, layer, cell;
+        ``series[n]`` maps layer ``n``'s spilled variable codes to series ids.
+        """
         parts: list[tuple[int, int, pa.RecordBatch]] = []
         for number, item in enumerate(layers):
             with pa.memory_map(str(item.spilled.path)) as source:
@@ -172,8 +204,7 @@ class BulkLoad:
         if not parts:
             return None
         cells = np.concatenate([b.column("h3").to_numpy() for _, _, b in parts])
-        layer = np.concatenate([np.full(b.num_rows, n, np.int32) for n, _, b in parts])
-        var = np.concatenate([var_codes[n][b.column("variable").to_numpy()]
+        ids = np.concatenate([series[n][b.column("variable").to_numpy()]
                               for n, _, b in parts])
         value = np.concatenate([b.column("value").to_numpy() for _, _, b in parts])
         if any(timed for _, timed, _ in parts):
@@ -190,12 +221,9 @@ class BulkLoad:
         ranks -= ranks.min()
         order = np.argsort(ranks.astype(np.uint16) if ranks.max() < 1 << 16 else ranks,
                            kind="stable")
-        names = pa.array([item.record.layer for item in layers], pa.string())
         table = pa.table({
             "h3": cells[order],
-            "layer": pa.DictionaryArray.from_arrays(pa.array(layer[order]), names),
-            "variable": pa.DictionaryArray.from_arrays(pa.array(var[order]),
-                                                       pa.array(variables, pa.string())),
+            "series": ids[order],
             "value": value[order],
             "valid_time": times.take(pa.array(order))})
         # in batches of a DuckDB row group: its scan of one big chunk runs on one thread
@@ -217,7 +245,7 @@ class BulkLoad:
         """Swap every queued layer's values in; returns the rows written.
 
         When the queued layers hold every row of the store (a first fusion, or a forced
-        re-fusion of everything), ``cell_values`` is rebuilt: the chunks go into a staging
+        re-fusion of everything), ``cell_series`` is rebuilt: the chunks go into a staging
         table, one transaction each (one transaction for all would hold every row in
         memory until it commits: 9 GB for the national set), and one last transaction
         swaps the staging table and the layers' registry in, so that readers see the old
@@ -231,7 +259,7 @@ class BulkLoad:
         names = [item.record.layer for item in layers]
         with self.store.write() as con:
             con.execute(f"SET memory_limit = '{COMPACT_MEMORY}'")
-            stored = con.execute("SELECT count(*) FROM cell_values").fetchone()
+            stored = con.execute("SELECT count(*) FROM cell_series").fetchone()
             replaced = con.execute(
                 "SELECT coalesce(sum(rows), 0) FROM layers WHERE list_contains(?, layer)",
                 [names]).fetchone()
@@ -244,11 +272,17 @@ class BulkLoad:
         return total
 
     def _rebuild(self, con: duckdb.DuckDBPyConnection, layers: list[_Pending]) -> int:
-        """``cell_values`` from the queued layers alone, clustered (``commit``)."""
-        variables: dict[str, int] = {}
-        var_codes = [np.asarray([variables.setdefault(v, len(variables))
-                                 for v in item.spilled.variables], np.int32)
-                     for item in layers]
+        """``cell_series`` from the queued layers alone, clustered (``commit``); each
+        layer's series numbered consecutively, in the layers' order.
+        """
+        series: list[np.ndarray] = []
+        names: list[tuple[int, str, str]] = []
+        for item in layers:
+            first = len(names)
+            series.append(np.arange(first, first + len(item.spilled.variables),
+                                    dtype=np.int32))
+            names += [(first + i, item.record.layer, v)
+                      for i, v in enumerate(item.spilled.variables)]
         shift = np.uint64(bucket_shift(self.plan.res))
         total = 0
         con.execute(f"DROP TABLE IF EXISTS {STAGING}")  # left by a run that crashed
@@ -256,22 +290,29 @@ class BulkLoad:
         open_transaction = False
         try:
             for chunk in range(self.plan.chunks):
-                table = self._chunk(chunk, layers, list(variables), var_codes, shift)
+                table = self._chunk(chunk, layers, series, shift)
                 if table is None:
                     continue
                 con.execute("BEGIN")
                 open_transaction = True
                 con.register("incoming", table)
-                con.execute(f"INSERT INTO {STAGING} SELECT h3, layer::VARCHAR, "
-                            "variable::VARCHAR, value, valid_time FROM incoming")
+                con.execute(f"INSERT INTO {STAGING} SELECT * FROM incoming")
                 con.unregister("incoming")
                 con.execute("COMMIT")
                 open_transaction = False
                 total += table.num_rows
             con.execute("BEGIN")
             open_transaction = True
-            con.execute("DROP TABLE cell_values")
-            con.execute(f"ALTER TABLE {STAGING} RENAME TO cell_values")
+            con.execute("DROP VIEW cell_values")
+            con.execute("DROP TABLE cell_series")
+            con.execute(f"ALTER TABLE {STAGING} RENAME TO cell_series")
+            con.execute(VALUES_VIEW)
+            con.execute("DELETE FROM series")
+            con.register("named", pa.table({
+                "series": pa.array([n[0] for n in names], pa.int32()),
+                "layer": [n[1] for n in names], "variable": [n[2] for n in names]}))
+            con.execute("INSERT INTO series SELECT * FROM named")
+            con.unregister("named")
             for item in layers:
                 insert_layer_rows(con, item.record, item.kinds, item.spilled.rows)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('layout', ?), "
@@ -289,18 +330,13 @@ class BulkLoad:
         table = self._layer_table(item)
         con.execute("BEGIN")
         try:
-            con.execute("DELETE FROM cell_values WHERE layer = ?", [item.record.layer])
-            con.register("incoming", table)
-            con.execute("INSERT INTO cell_values SELECT h3, ?::VARCHAR, variable::VARCHAR, "
-                        "value, valid_time FROM incoming", [item.record.layer])
-            con.unregister("incoming")
-            add_appended(con, table.num_rows)
-            insert_layer_rows(con, item.record, item.kinds, table.num_rows)
+            rows = swap_layer_values(con, item.record.layer, table)
+            insert_layer_rows(con, item.record, item.kinds, rows)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        return table.num_rows
+        return rows
 
 
 __all__ = ["BulkLoad", "SpillPlan", "Spilled", "spill_values"]

@@ -384,7 +384,8 @@ def grid_items(store: TwinStore, col: Collection,
                offset: int, cell: int | None = None) -> tuple[list[dict[str, Any]], int]:
     """A page of hexagon cells carrying one fused layer's variables (or one cell): the
     cells whose centre is in ``bbox``, by cell id. Cells come from the store's cached
-    grid (``gridcells``), values from range scans of the layer's buckets.
+    grid (``gridcells``), values from range scans of the layer's buckets; a time-stamped
+    layer shows each cell's latest value (``/twin/...?as_of=`` answers for other times).
     """
     _check_bbox(bbox)
     assert col.layer is not None

@@ -75,10 +75,17 @@ def plan_columns(layer: Layer, extras: dict[str, Any]) -> ColumnPlan:
             plan.extensive.append(column)
         elif numeric:
             plan.intensive.append(column)
-        elif series.dtype == object and 1 < series.nunique(dropna=True) <= MAX_CATEGORIES \
+        elif _is_text(series) and 1 < series.nunique(dropna=True) <= MAX_CATEGORIES \
                 and len(series) > MAX_CATEGORIES:
             plan.categorical.append(column)
     return plan
+
+
+def _is_text(series: pd.Series) -> bool:
+    """Text in either representation: pandas 3 reads text columns (GeoJSON, Parquet) as
+    its ``str`` dtype, not ``object``; testing ``object`` alone missed every category.
+    """
+    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
 
 
 def _match(frame: pd.DataFrame, columns: list[str], extras: dict[str, Any], layer: str
@@ -120,6 +127,8 @@ def variable_kinds(layer: Layer, plan: ColumnPlan, variables: list[str]) -> dict
         if layer.kind == "point":
             if name == "count":
                 info = VariableInfo("count", "1")
+            elif "=" in name:  # a category's share of the cell's points
+                info = VariableInfo("share", "1", canonical, weight="count")
             elif name.endswith("_sum"):
                 col = name.removesuffix("_sum")
                 info = VariableInfo("extensive", plan.units.get(col), plan.canonical.get(col))
@@ -128,13 +137,18 @@ def variable_kinds(layer: Layer, plan: ColumnPlan, variables: list[str]) -> dict
                 info = VariableInfo("intensive", plan.units.get(col), plan.canonical.get(col),
                                     weight="count")
         elif layer.kind == "line":
-            info = VariableInfo("extensive", "m")
+            if "=" in name:  # a category's share of the cell's line length (fuse_lines)
+                info = VariableInfo("share", "1", canonical, weight="length_m")
+            else:
+                info = VariableInfo("extensive", "m")
         elif layer.kind == "raster":
             stat = name.rsplit("_", 1)[-1]
             kind = {"sum": "extensive", "min": "min", "max": "max"}.get(stat, "intensive")
             info = VariableInfo(kind)
         elif name == "coverage":
             info = VariableInfo("fraction", "1")
+        elif "=" in name and layer.kind == "polygon":  # share of the cell's covered area
+            info = VariableInfo("share", "1", canonical, weight="coverage")
         elif "=" in name:
             info = VariableInfo("intensive", "1", canonical, weight="coverage")
         elif base in plan.extensive:

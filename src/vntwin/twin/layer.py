@@ -12,7 +12,8 @@ LayerKind = Literal["point", "line", "polygon", "raster", "table"]
 @dataclass
 class Layer:
     """One layer read from a file, normalised: vectors as a GeoDataFrame in EPSG:4326,
-    rasters as a path to a GeoTIFF in EPSG:4326, tables (place-coded rows, no geometry)
+    rasters as a path to a GeoTIFF in its own CRS (``ingest.readers.geotiff`` says why),
+    tables (place-coded rows, no geometry)
     as a DataFrame with ``place_column`` naming the column holding unit codes or names.
 
     ``report`` lists what ingest changed (reprojection, repaired geometries, encoding) so

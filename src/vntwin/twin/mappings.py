@@ -9,6 +9,7 @@ decisions live on the layer's resource (extra ``twin_mapping``, the record forma
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,16 @@ def _source(cat: Catalog, layer: str) -> LayerSource:
     raise NotFound(f"no public twin layer {layer!r}")
 
 
+@functools.cache
+def _embedder() -> Any:
+    """The offline sentence model when its package is installed (``make install`` does),
+    loaded once per process (0.2 s); None without it: names, units and values still match.
+    """
+    from vntwin.twin.embedding import default_embedder
+
+    return default_embedder()
+
+
 def propose(columns: list[str], samples: dict[str, list[Any]],
             extras: dict[str, Any], layer: str) -> list[Any]:
     """Mappings for ``columns`` with the layer's confirmations applied."""
@@ -59,7 +70,8 @@ def propose(columns: list[str], samples: dict[str, list[Any]],
     from vntwin.twin.matching import match_columns
     from vntwin.twin.vocabulary import load_vocabulary
 
-    proposals = match_columns(columns, samples, vocabulary=load_vocabulary())
+    proposals = match_columns(columns, samples, vocabulary=load_vocabulary(),
+                              embedder=_embedder())
     store = {"version": 1, "datasets": {layer: declared_mapping(extras)}}
     return apply_confirmations(proposals, store, layer)
 

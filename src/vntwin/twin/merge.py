@@ -25,7 +25,7 @@ import duckdb
 
 from vntwin.errors import ValidationError
 from vntwin.twin import readers
-from vntwin.twin.store import CONFIG, SCHEMA, TwinStore
+from vntwin.twin.store import CONFIG, SCHEMA, TwinStore, append_values
 
 Policy = Literal["priority", "newest"]
 MERGED_PREFIX = "merged:"  # fingerprint of a layer that came from another twin
@@ -93,6 +93,11 @@ def merge_twins(inputs: list[Path], out: Path, *, policy: Policy = "priority",
         _merge(con, len(paths), policy, rel_tol, report)
         con.execute("INSERT INTO meta VALUES ('res', ?), ('merged_from', ?), ('merged_at', ?)",
                     [str(res), json.dumps(report.inputs), datetime.now(UTC).isoformat()])
+        # the oldest rule that gave the inputs' cells to units (store.grid_version)
+        con.execute("INSERT INTO meta SELECT 'grid_version', min(coalesce(v, '1')) FROM ("
+                    + " UNION ALL ".join(f"SELECT (SELECT value FROM t{i}.meta WHERE key = "
+                                         "'grid_version') AS v" for i in range(len(paths)))
+                    + ")")
         rows = con.execute("SELECT * FROM conflicts ORDER BY layer, variable, h3, valid_time"
                            ).to_arrow_table().to_pandas()
         report.conflict_rows = rows.to_dict("records")
@@ -164,8 +169,8 @@ def _merge(con: duckdb.DuckDBPyConnection, n: int, policy: Policy, rel_tol: floa
         FROM ({_union(n, 'cell_values', '*')}) v JOIN layer_rank r USING (src, layer)
         WINDOW w AS (PARTITION BY v.h3, v.layer, v.variable, v.valid_time ORDER BY r.rank
                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)""")
-    con.execute("""INSERT INTO cell_values SELECT h3, layer, variable, value, valid_time
-        FROM candidates WHERE pick = 1""")
+    append_values(con, "SELECT h3, layer, variable, value, valid_time FROM candidates "
+                  "WHERE pick = 1")
     con.execute("CREATE TEMP TABLE inputs (src INTEGER, twin VARCHAR)")
     con.executemany("INSERT INTO inputs VALUES (?, ?)", list(enumerate(report.inputs)))
     con.execute("""CREATE TABLE conflicts AS

@@ -3,7 +3,9 @@ bounding box, optionally "as of" a time.
 
 Aggregation follows each variable's kind (``store.VariableInfo``): a province's
 population is the sum over its cells, its mean PM2.5 the coverage-weighted mean, its
-forest cover the covered share of its cells.
+forest cover the covered share of its cells, its share of national roads the length of
+national roads over all road length (a category's share: a cell without the category
+has no row, and counts as 0 with its whole weight).
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ _LATEST = """
 _AGGREGATE = f"""
     WITH area AS ({{area}}),
     v AS ({_LATEST}),
-    n AS (SELECT count(*) AS cells FROM area)
+    n AS (SELECT count(*) AS cells FROM area),
+    wt AS (SELECT layer, variable, sum(value) AS total FROM v GROUP BY layer, variable)
     SELECT v.layer, v.variable, k.kind, k.unit, k.canonical,
       CASE
         WHEN k.kind IN ('extensive', 'count') THEN sum(v.value)
+        WHEN k.kind = 'share' THEN sum(v.value * w.value) / nullif(max(wt.total), 0)
         WHEN k.kind = 'fraction' THEN sum(v.value) / max(n.cells)
         WHEN k.kind = 'min' THEN min(v.value)
         WHEN k.kind = 'max' THEN max(v.value)
@@ -41,6 +45,7 @@ _AGGREGATE = f"""
       count(*) AS cells, max(v.valid_time) AS valid_time
     FROM v JOIN variables k USING (layer, variable)
     LEFT JOIN v AS w ON w.h3 = v.h3 AND w.layer = v.layer AND w.variable = k.weight
+    LEFT JOIN wt ON wt.layer = v.layer AND wt.variable = k.weight
     CROSS JOIN n
     GROUP BY v.layer, v.variable, k.kind, k.unit, k.canonical ORDER BY v.layer, v.variable
 """
@@ -58,12 +63,9 @@ def _extra_layers(store: TwinStore, when: datetime | None, **area: Any) -> dict[
 
 
 def _as_of(value: str | datetime | None) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError({"as_of": [f"not an ISO 8601 time: {value!r}"]}) from None
+    from vntwin.twin.times import as_of_time
+
+    return as_of_time(value)
 
 
 def _nest(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, Any]]:

@@ -4,8 +4,11 @@ Everything downstream of fusion is relational on the integer H3 id (DESIGN.md, S
 Tables:
 
 - ``cells(h3, lat, lon, province_code, commune_code)``: the territory's grid;
-- ``cell_values(h3, layer, variable, value, valid_time)``: the long table of every fused
-  value (DESIGN.md calls it ``values``, an SQL keyword, hence the prefix);
+- ``cell_series(h3, series, value, valid_time)``: the long table of every fused value,
+  each row naming its series, a (layer, variable) pair, by a small integer;
+- ``series(series, layer, variable)``: what each series id stands for;
+- ``cell_values(h3, layer, variable, value, valid_time)``: a view joining the two, what
+  every reader queries (DESIGN.md calls it ``values``, an SQL keyword, hence the prefix);
 - ``variables(layer, variable, kind, unit, canonical, weight)``: how each variable
   aggregates over an area (see ``VariableInfo``);
 - ``layers(layer, dataset_id, dataset_name, resource_id, fingerprint, kind, res,
@@ -15,7 +18,14 @@ Tables:
 DuckDB allows one writing process: ``vntwin fuse`` writes, the server opens the file
 read-only per request and answers "being updated" while a fusion holds it.
 
-Layout of ``cell_values`` (what makes lookups by cell fast): each layer's rows are inserted
+Why integer series rather than the layer and variable names in each row: writing 215 M
+values of the national set spent about 70 % of its time turning dictionary-coded names
+back into strings and compressing them again (DuckDB stores a VARCHAR column with its
+own dictionary); an INTEGER column is written 3–4 times faster, scanned as fast, and the
+view costs a lookup by cell about half a millisecond. Series ids of one layer are
+consecutive after a rebuild or a compaction, so a layer's rows of a bucket are one run.
+
+Layout of ``cell_series`` (what makes lookups by cell fast): each layer's rows are inserted
 sorted by cell, and :meth:`TwinStore.compact` rewrites the table clustered by the cell's
 coarse ancestor (``bucket_shift``: resolution ``res - 4``, ~1,800 km² at res 8), then by
 layer and cell. DuckDB keeps a min/max zone map per row group, so a query for one cell or
@@ -25,9 +35,11 @@ in the box. Rows appended since the last compaction (re-fused layers) are sorted
 their own; ``vntwin fuse`` compacts again once they make up ``COMPACT_FRACTION`` of the
 table. A fusion of many layers at once writes them in this layout directly
 (:mod:`vntwin.twin.bulk`), without a compaction. A store written before this layout has
-no ``meta.layout``: it is read as it is
-(correct, only slower) and rewritten by the next fusion (or by ``compact()``). A
-compaction is one transaction: readers see the old table or the new one, never a mix.
+no ``meta.layout``: it is read as it is (correct, only slower) and rewritten by the next
+fusion (or by ``compact()``). A store written before series ids holds ``cell_values`` as
+a table: readers query it as they query the view, and the first writing connection
+converts it, clustered (``_convert_named_values``). A compaction or a conversion is one
+transaction: readers see the old table or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -48,13 +60,19 @@ from vntwin.errors import VntwinError
 from vntwin.twin import readers
 
 _VALUES_DDL = """CREATE TABLE IF NOT EXISTS {name} (
-        h3 UBIGINT NOT NULL, layer VARCHAR NOT NULL, variable VARCHAR NOT NULL,
-        value DOUBLE NOT NULL, valid_time TIMESTAMPTZ)"""
+        h3 UBIGINT NOT NULL, series INTEGER NOT NULL, value DOUBLE NOT NULL,
+        valid_time TIMESTAMPTZ)"""
+VALUES_VIEW = """CREATE VIEW IF NOT EXISTS cell_values AS
+    SELECT v.h3, s.layer, s.variable, v.value, v.valid_time
+    FROM cell_series v JOIN series s USING (series)"""
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS cells (
         h3 UBIGINT PRIMARY KEY, lat DOUBLE, lon DOUBLE,
         province_code VARCHAR, commune_code VARCHAR)""",
-    _VALUES_DDL.format(name="cell_values"),
+    """CREATE TABLE IF NOT EXISTS series (
+        series INTEGER NOT NULL, layer VARCHAR NOT NULL, variable VARCHAR NOT NULL)""",
+    _VALUES_DDL.format(name="cell_series"),
+    VALUES_VIEW,
     """CREATE TABLE IF NOT EXISTS variables (
         layer VARCHAR NOT NULL, variable VARCHAR NOT NULL, kind VARCHAR NOT NULL,
         unit VARCHAR, canonical VARCHAR, weight VARCHAR, PRIMARY KEY (layer, variable))""",
@@ -63,9 +81,13 @@ SCHEMA = (
         resource_id VARCHAR, fingerprint VARCHAR, kind VARCHAR, res INTEGER,
         fused_at TIMESTAMPTZ, modelled BOOLEAN DEFAULT false, rows BIGINT, notes VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    # each cell's hexagon, as ``gridcells.GridCells`` holds it (vertex offsets from the
+    # centre, lon/lat pairs, padded), so that a server need not compute them
+    """CREATE TABLE IF NOT EXISTS cell_rings (
+        h3 UBIGINT NOT NULL, vertices TINYINT NOT NULL, ring FLOAT[20] NOT NULL)""",
 )
 CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
-LAYOUT = "clustered-v1"  # meta.layout once cell_values is clustered (module docstring)
+LAYOUT = "clustered-v2"  # meta.layout once cell_series is clustered (module docstring)
 COMPACT_FRACTION = 0.2  # compact when rows appended since the last compaction pass this share
 BUCKET_LEVELS = 4  # clustering key: the cell's ancestor this many resolutions up
 COMPACT_MEMORY = "2GB"  # DuckDB's memory limit while compacting; the sort spills beyond it
@@ -116,7 +138,10 @@ class VariableInfo:
     ``kind``: ``extensive`` (sum: people, lengths, counts), ``intensive`` (mean weighted by
     the same layer's ``weight`` variable in each cell, e.g. ``coverage`` for polygon
     attributes or ``count`` for point means; unweighted when None), ``fraction`` (share
-    of the area: sum over the cells divided by the number of cells), ``min``/``max``.
+    of the area: sum over the cells divided by the number of cells), ``share`` (a
+    category's share of the ``weight`` variable, e.g. road type by ``length_m``: like
+    ``intensive`` but over the weight of every cell of the area, since cells where the
+    category is absent store no row, not a 0), ``min``/``max``.
     """
 
     kind: str
@@ -152,6 +177,104 @@ def values_ddl(name: str) -> str:
     return _VALUES_DDL.format(name=name)
 
 
+def new_series(con: duckdb.DuckDBPyConnection, layer: str, variables: list[str]
+               ) -> np.ndarray:
+    """Fresh consecutive series ids for ``variables`` of ``layer`` (in that order),
+    registered in ``series``; the caller has removed the layer's old ones.
+    """
+    row = con.execute("SELECT coalesce(max(series) + 1, 0) FROM series").fetchone()
+    first = int(row[0]) if row else 0
+    ids = np.arange(first, first + len(variables), dtype=np.int32)
+    if variables:
+        con.executemany("INSERT INTO series VALUES (?, ?, ?)",
+                        [[int(i), layer, v] for i, v in zip(ids, variables, strict=True)])
+    return ids
+
+
+def delete_layer_values(con: duckdb.DuckDBPyConnection, layer: str) -> None:
+    """Remove a layer's values and series, inside the caller's transaction. The ids go
+    in as literals with their range: DuckDB skips row groups by zone map on constants.
+    """
+    ids = [int(r[0]) for r in con.execute("SELECT series FROM series WHERE layer = ?",
+                                          [layer]).fetchall()]
+    if not ids:
+        return
+    listed = ", ".join(map(str, ids))
+    con.execute(f"DELETE FROM cell_series WHERE series BETWEEN {min(ids)} AND {max(ids)} "
+                f"AND series IN ({listed})")
+    con.execute("DELETE FROM series WHERE layer = ?", [layer])
+
+
+def swap_layer_values(con: duckdb.DuckDBPyConnection, layer: str, table: pa.Table) -> int:
+    """Replace a layer's values with ``table`` (``h3``, ``variable`` dictionary-coded in
+    one chunk, ``value``, ``valid_time``), inside the caller's transaction; returns rows.
+    """
+    delete_layer_values(con, layer)
+    variable = table.column("variable").combine_chunks()
+    if not pa.types.is_dictionary(variable.type):
+        variable = variable.dictionary_encode()
+    ids = new_series(con, layer, [str(v) for v in variable.dictionary.to_pylist()])
+    codes = variable.indices.to_numpy(zero_copy_only=False)
+    incoming = pa.table({"h3": table.column("h3"),
+                         "series": ids[codes] if len(codes) else np.zeros(0, np.int32),
+                         "value": table.column("value"),
+                         "valid_time": table.column("valid_time")})
+    con.register("incoming", incoming)
+    con.execute("INSERT INTO cell_series SELECT * FROM incoming")
+    con.unregister("incoming")
+    add_appended(con, incoming.num_rows)
+    return incoming.num_rows
+
+
+def append_values(con: duckdb.DuckDBPyConnection, select: str,
+                  params: list[Any] | None = None) -> int:
+    """Append the rows of ``select`` (columns ``h3, layer, variable, value, valid_time``)
+    to ``cell_values``, with new series for pairs not seen before; for a caller that adds
+    values beside a fusion's (tests, benchmarks, merged twins). Returns the rows added.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE appended AS {select}", params or [])
+    con.execute("""INSERT INTO series
+        SELECT (SELECT coalesce(max(series) + 1, 0) FROM series)
+               + row_number() OVER (ORDER BY layer, variable) - 1, layer, variable
+        FROM (SELECT DISTINCT layer, variable FROM appended
+              EXCEPT SELECT layer, variable FROM series)""")
+    con.execute("INSERT INTO cell_series SELECT a.h3, s.series, a.value, a.valid_time "
+                "FROM appended a JOIN series s USING (layer, variable)")
+    row = con.execute("SELECT count(*) FROM appended").fetchone()
+    con.execute("DROP TABLE appended")
+    rows = int(row[0]) if row else 0
+    add_appended(con, rows)
+    return rows
+
+
+def _named_values_table(con: duckdb.DuckDBPyConnection) -> bool:
+    """True for a store of before series ids: ``cell_values`` is a table, not a view."""
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                      "current_database() AND table_name = 'cell_values'").fetchone()
+    return bool(row and row[0])
+
+
+def _rewrite_clustered(con: duckdb.DuckDBPyConnection, source: str, shift: int) -> None:
+    """``cell_series`` and ``series`` rewritten from ``source`` (a relation with the
+    columns of ``cell_values``), clustered, with series ids numbered by layer and
+    variable; inside the caller's transaction. ``source`` must not read ``cell_series``
+    itself: the caller copies it aside first.
+    """
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE renumbered AS
+        SELECT (row_number() OVER (ORDER BY layer, variable) - 1)::INTEGER AS series,
+               layer, variable
+        FROM (SELECT DISTINCT layer, variable FROM {source})""")
+    con.execute("DROP TABLE IF EXISTS cell_series__compact")
+    con.execute(_VALUES_DDL.format(name="cell_series__compact"))
+    con.execute(f"""INSERT INTO cell_series__compact
+        SELECT v.h3, r.series, v.value, v.valid_time
+        FROM {source} v JOIN renumbered r USING (layer, variable)
+        ORDER BY v.h3 >> {shift}, v.layer, v.h3, r.series, v.valid_time""")
+    con.execute("DELETE FROM series")
+    con.execute("INSERT INTO series SELECT * FROM renumbered")
+    con.execute("DROP TABLE renumbered")
+
+
 def insert_layer_rows(con: duckdb.DuckDBPyConnection, record: LayerRecord,
                       kinds: dict[str, VariableInfo], rows: int) -> None:
     """Register one layer's variables and its ``layers`` row (replacing earlier ones),
@@ -169,9 +292,48 @@ def insert_layer_rows(con: duckdb.DuckDBPyConnection, record: LayerRecord,
          record.modelled, rows, record.notes])
 
 
+def _grid_shift(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT value FROM meta WHERE key = 'res'").fetchone()
+    return bucket_shift(int(row[0]) if row else 8)
+
+
+def _convert_named_values(con: duckdb.DuckDBPyConnection) -> None:
+    """A store of before series ids to the current layout, clustered, in one transaction
+    (the cost of one compaction).
+    """
+    _swap_clustered(con, before=list(SCHEMA[:2]),  # cells, series
+                    source="cell_values", after=["DROP TABLE cell_values"])
+
+
+def _swap_clustered(con: duckdb.DuckDBPyConnection, before: list[str], source: str,
+                    after: list[str]) -> None:
+    """One transaction: ``before``, ``cell_series`` rewritten clustered from ``source``
+    (``_rewrite_clustered``), ``after`` (dropping what ``source`` read), then the new
+    table swapped in and the layout recorded.
+    """
+    con.execute(f"SET memory_limit = '{COMPACT_MEMORY}'")
+    con.execute("BEGIN")
+    try:
+        for statement in before:
+            con.execute(statement)
+        _rewrite_clustered(con, source, _grid_shift(con))
+        for statement in after:
+            con.execute(statement)
+        con.execute("ALTER TABLE cell_series__compact RENAME TO cell_series")
+        con.execute(VALUES_VIEW)
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('layout', ?), "
+                    "('appended_rows', '0')", [LAYOUT])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def _needs_compaction(con: duckdb.DuckDBPyConnection) -> bool:
+    if _named_values_table(con):
+        return True
     meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-    total = con.execute("SELECT count(*) FROM cell_values").fetchone()
+    total = con.execute("SELECT count(*) FROM cell_series").fetchone()
     rows = int(total[0]) if total else 0
     if rows == 0:
         return False
@@ -197,6 +359,9 @@ class TwinStore:
                 raise TwinBusy(f"the twin is being updated by another process ({exc})"
                                ) from None
             try:
+                con.execute("SET enable_progress_bar = false")  # it would cut into rich's
+                if _named_values_table(con):
+                    _convert_named_values(con)
                 for statement in SCHEMA:
                     con.execute(statement)
                 yield con
@@ -230,15 +395,29 @@ class TwinStore:
             con.close()
 
     # -- grid ----------------------------------------------------------------------------
-    def set_grid(self, cells: pd.DataFrame, res: int) -> None:
-        """Replace the grid (after a change of resolution or of the units)."""
+    def set_grid(self, cells: pd.DataFrame, res: int, version: int = 1) -> None:
+        """Replace the grid (after a change of resolution or of the units: ``version``,
+        the rule that gave cells to units, ``admin.CELLS_VERSION``), with every
+        cell's hexagon (``gridcells.rings_table``: 1–2 s for the national grid, once,
+        rather than in every server process that draws the grid).
+        """
+        from vntwin.twin.gridcells import rings_table  # gridcells reads this module
+
+        rings = rings_table(cells["h3"].to_numpy(np.uint64), cells["lon"].to_numpy(float),
+                            cells["lat"].to_numpy(float))
         with self.write() as con:
             con.execute("BEGIN")
             con.execute("DELETE FROM cells")
+            con.execute("DELETE FROM cell_rings")
             con.register("incoming", cells[["h3", "lat", "lon", "province_code",
                                             "commune_code"]])
             con.execute("INSERT INTO cells SELECT * FROM incoming")
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('res', ?)", [str(res)])
+            con.unregister("incoming")
+            con.register("incoming", rings)
+            con.execute("INSERT INTO cell_rings SELECT * FROM incoming")
+            con.unregister("incoming")
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('res', ?), ('grid_version', ?)",
+                        [str(res), str(version)])
             con.execute("COMMIT")
 
     def resolution(self) -> int | None:
@@ -248,6 +427,16 @@ class TwinStore:
         with self.read() as con:
             row = con.execute("SELECT value FROM meta WHERE key = 'res'").fetchone()
         return int(row[0]) if row else None
+
+    def grid_version(self) -> int | None:
+        """The rule the grid's cells were given to units by (``set_grid``); 1 for a store
+        written before it was recorded, None before the first build.
+        """
+        if not self.path.exists():
+            return None
+        with self.read() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'grid_version'").fetchone()
+        return int(row[0]) if row else 1
 
     # -- layers --------------------------------------------------------------------------
     def fingerprints(self) -> dict[str, str]:
@@ -262,28 +451,19 @@ class TwinStore:
         """Swap one layer's values atomically; other layers are untouched.
 
         The values go in as Arrow columns, sorted by cell in NumPy (one sorted run: see the
-        module docstring; DuckDB keeps the insertion order); a layer not fused before has
-        no rows to delete, so the delete (a scan of the layer column) is skipped.
+        module docstring).
         """
         incoming = _arrow_values(values)
         with self.write() as con:
             con.execute("BEGIN")
             try:
-                known = con.execute("SELECT count(*) FROM layers WHERE layer = ?",
-                                    [record.layer]).fetchone()
-                if known and known[0]:
-                    con.execute("DELETE FROM cell_values WHERE layer = ?", [record.layer])
-                con.register("incoming", incoming)
-                con.execute("INSERT INTO cell_values SELECT h3, ?::VARCHAR, variable::VARCHAR, "
-                            "value, valid_time FROM incoming", [record.layer])
-                con.unregister("incoming")
-                add_appended(con, incoming.num_rows)
-                insert_layer_rows(con, record, kinds, incoming.num_rows)
+                rows = swap_layer_values(con, record.layer, incoming)
+                insert_layer_rows(con, record, kinds, rows)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        return incoming.num_rows
+        return rows
 
     def needs_compaction(self) -> bool:
         """True when ``cell_values`` is not clustered (an older store, or a merged one) or
@@ -303,23 +483,13 @@ class TwinStore:
         with self.write() as con:
             if not force and not _needs_compaction(con):
                 return False
-            row = con.execute("SELECT value FROM meta WHERE key = 'res'").fetchone()
-            shift = bucket_shift(int(row[0]) if row else 8)
-            con.execute(f"SET memory_limit = '{COMPACT_MEMORY}'")
-            con.execute("BEGIN")
-            try:
-                con.execute("DROP TABLE IF EXISTS cell_values__compact")
-                con.execute(_VALUES_DDL.format(name="cell_values__compact"))
-                con.execute("INSERT INTO cell_values__compact SELECT * FROM cell_values "
-                            f"ORDER BY h3 >> {shift}, layer, h3, variable, valid_time")
-                con.execute("DROP TABLE cell_values")
-                con.execute("ALTER TABLE cell_values__compact RENAME TO cell_values")
-                con.execute("INSERT OR REPLACE INTO meta VALUES ('layout', ?), "
-                            "('appended_rows', '0')", [LAYOUT])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            _swap_clustered(
+                con, before=["ALTER TABLE cell_series RENAME TO cell_series__old",
+                             "CREATE TEMP VIEW old_values AS SELECT v.h3, s.layer, "
+                             "s.variable, v.value, v.valid_time FROM cell_series__old v "
+                             "JOIN series s USING (series)"],
+                source="old_values",
+                after=["DROP VIEW old_values", "DROP TABLE cell_series__old"])
             con.execute("CHECKPOINT")
         return True
 
@@ -336,7 +506,8 @@ class TwinStore:
             gone = [n for n in names if n not in keep]
             con.execute("BEGIN")
             for name in gone:
-                for table in ("cell_values", "variables", "layers"):
+                delete_layer_values(con, name)
+                for table in ("variables", "layers"):
                     con.execute(f"DELETE FROM {table} WHERE layer = ?", [name])
             con.execute("COMMIT")
         return gone

@@ -145,7 +145,8 @@ def _hexagons(grid: GridCells, positions: np.ndarray, z: int, x: int,
 
 def grid_tile(store: TwinStore, col: Collection, z: int, x: int, y: int) -> bytes:
     """A tile of hexagon cells with one fused layer's variables (and the cell id, as the
-    ``h3`` text property and as the feature id).
+    ``h3`` text property and as the feature id); a time-stamped layer's latest value in
+    each cell (``gridcells.layer_values``; the map's ``grid_tile_at`` picks a time).
     """
     assert col.layer is not None
     west, south, east, north = tile_bounds(z, x, y)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pandas as pd
 import shapely
 
 from vntwin.catalog.service import Catalog
-from vntwin.errors import NotFound, ValidationError
+from vntwin.errors import NotFound
 from vntwin.live.layers import map_entries as live_map_entries
 from vntwin.twin import tiles
 from vntwin.twin.admin import AdminUnits
@@ -210,12 +209,12 @@ def _make_unit_tile(cat: Catalog, level: str, z: int, x: int, y: int) -> bytes:
 def grid_tile_at(store: TwinStore, layer: str, variable: str, as_of: str, z: int, x: int,
                  y: int) -> bytes:
     """A tile of one grid variable with each cell's latest value at ``as_of`` (the time
-    slider); the OGC grid tiles carry only timeless values.
+    slider; a time without a zone is Vietnam's, as in :mod:`vntwin.twin.times`); the OGC
+    grid tiles carry each cell's latest value, whatever its time.
     """
-    try:
-        when = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError({"as_of": [f"not an ISO 8601 time: {as_of[:40]!r}"]}) from None
+    from vntwin.twin.times import as_of_time
+
+    when = as_of_time(as_of)
     west, south, east, north = tiles.tile_bounds(z, x, y)
     pad = 0.02
     with store.read() as con:

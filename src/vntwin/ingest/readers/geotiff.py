@@ -1,9 +1,17 @@
-"""GeoTIFF rasters: reprojected to EPSG:4326 into a new GeoTIFF, band names kept.
+"""GeoTIFF rasters: copied into a new GeoTIFF in their own CRS, band names kept.
 
 Opened with rasterio's ``driver="GTiff"`` only, so a VRT (XML pointing at other files)
-renamed .tif is refused by GDAL as well as by the magic-number check. Warping goes band
-by band, file to file, so GDAL works in chunks instead of loading the raster in memory;
-nearest-neighbour resampling keeps class codes and counts as they are.
+renamed .tif is refused by GDAL as well as by the magic-number check.
+
+Why not reprojected to EPSG:4326 like vector layers: resampling a raster changes its
+totals (nearest neighbour on the VN-2000 fixture's population band: +2.9 %), and no
+resampling keeps both counts (sums) and class codes or means without knowing which a
+band holds, which only the fusion knows. The fusion computes each pixel's exact overlap
+with each cell in the raster's own CRS (``twin.fuse.raster``), so storing the pixels as
+they are keeps every total. The CRS written is the one chosen at ingest (a ``--crs``
+override, or VN-2000 recognised without an EPSG code). Only a rotated raster is warped to
+EPSG:4326 (nearest neighbour, said in the report), as the fusion needs a rectilinear grid.
+Both copy window by window, so the raster is never loaded whole.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from pyproj import CRS
 from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
 from rasterio.io import DatasetReader
-from rasterio.warp import calculate_default_transform, reproject
+from rasterio.warp import calculate_default_transform, reproject, transform_bounds
 
 from vntwin.ingest.crs import choose, is_wgs84, label, lonlat_bounds, transformation_note
 from vntwin.ingest.problems import Where, invalid, too_large
@@ -75,18 +83,26 @@ def _source_crs(src: DatasetReader, source: Source, where: Where, report: list[s
 
 def _warp(src: DatasetReader, crs: CRS, out_dir: Path, where: Where,
           report: list[str]) -> Path:
-    """Write the raster in EPSG:4326 to a new temporary file; removed on any error."""
+    """Write the raster to a new temporary file, in its CRS or, rotated, warped to
+    EPSG:4326 (module docstring); removed on any error.
+    """
     src_crs = RioCRS.from_wkt(crs.to_wkt())
-    if is_wgs84(crs):
-        transform, width, height = src.transform, src.width, src.height
+    native = bool(src.transform.is_rectilinear) or is_wgs84(crs)
+    dtype = np.dtype(src.dtypes[0])
+    if native:
+        dst_crs, transform, width, height = src_crs, src.transform, src.width, src.height
+        nodata = src.nodata
+        if not is_wgs84(crs):
+            report.append(f"kept in {label(crs)}: the fusion overlaps its pixels with the "
+                          "cells exactly, so totals are conserved")
     else:
+        dst_crs = _WGS84
         transform, width, height = calculate_default_transform(
             src_crs, _WGS84, src.width, src.height, *src.bounds)
         report.append(transformation_note(crs) + " (nearest-neighbour resampling)")
-    dtype = np.dtype(src.dtypes[0])
-    nodata = src.nodata if src.nodata is not None else _default_nodata(dtype, report)
+        nodata = src.nodata if src.nodata is not None else _default_nodata(dtype, report)
     profile = {"driver": "GTiff", "width": width, "height": height, "count": src.count,
-               "dtype": dtype.name, "crs": _WGS84, "transform": transform, "nodata": nodata,
+               "dtype": dtype.name, "crs": dst_crs, "transform": transform, "nodata": nodata,
                "compress": "deflate"}
     if width >= 256 and height >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
@@ -95,14 +111,23 @@ def _warp(src: DatasetReader, crs: CRS, out_dir: Path, where: Where,
     path = Path(name)
     try:
         with rasterio.open(path, "w", **profile) as dst:
+            if native:
+                for _, window in src.block_windows(1):
+                    dst.write(src.read(window=window).astype(dtype, copy=False),
+                              window=window)
             for band in range(1, src.count + 1):
-                reproject(rasterio.band(src, band), rasterio.band(dst, band),
-                          src_crs=src_crs, dst_crs=_WGS84, resampling=Resampling.nearest,
-                          src_nodata=src.nodata, dst_nodata=nodata)
+                if not native:
+                    reproject(rasterio.band(src, band), rasterio.band(dst, band),
+                              src_crs=src_crs, dst_crs=_WGS84, resampling=Resampling.nearest,
+                              src_nodata=src.nodata, dst_nodata=nodata)
                 dst.set_band_description(band, src.descriptions[band - 1] or f"band_{band}")
                 dst.update_tags(band, **src.tags(band))
-            b = dst.bounds
-        if not lonlat_bounds((b.left, b.bottom, b.right, b.top)):
+            try:
+                west, south, east, north = transform_bounds(dst.crs, _WGS84, *dst.bounds)
+            except Exception:  # any failure: the same wrong-CRS error below
+                west = south = east = north = np.inf
+            b = (west, south, east, north)
+        if not lonlat_bounds(b):
             raise invalid(where, "the raster falls outside longitude/latitude ranges after "
                                  "reprojection; its CRS is probably wrong (pass --crs)")
     except BaseException:

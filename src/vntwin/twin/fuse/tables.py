@@ -1,10 +1,16 @@
 """Tables keyed by administrative unit onto cells: extensive columns split over the
 unit's cells, intensive ones copied to each of them.
+
+A table keyed by pre-2025 units (the usual 63-province statistics) lists several rows
+for one 2025 unit (Quảng Nam and Đà Nẵng are both Đà Nẵng, "48"): ``merge_unit_rows``
+combines them first, so that ``spread_table`` sees one row per unit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import h3ronpy
 import numpy as np
@@ -13,7 +19,131 @@ import pyarrow as pa
 
 from .frame import FusionError, Rows
 
-__all__ = ["spread_table"]
+__all__ = ["TableMatch", "merge_unit_rows", "spread_table"]
+
+SHOWN_KEYS = 20  # unmatched values named in a layer's note (all of them in the report)
+
+
+@dataclass
+class TableMatch:
+    """How the rows of a unit-keyed table were matched to 2025 units."""
+
+    rows: int  # rows of the table
+    matched: int  # rows matched to a unit (kept)
+    units: int  # 2025 units they fill
+    merged_rows: int = 0  # matched rows combined with others into one 2025 unit
+    merged: dict[str, list[str]] = field(default_factory=dict)  # 2025 code -> its rows' keys
+    unmatched: list[str] = field(default_factory=list)  # distinct values matching no unit
+    unmatched_rows: int = 0
+    weight: str | None = None  # the column weighting intensive means of merged rows
+
+    def note(self) -> str:
+        """One line for the layer's notes: what users of the layer need to know."""
+        text = f"{self.matched} of {self.rows} rows matched to {self.units} units"
+        if self.merged_rows:
+            how = f"weighted by {self.weight}" if self.weight else "plain means"
+            text += (f"; {self.merged_rows} rows of pre-2025 units merged into "
+                     f"{len(self.merged)} units (extensive: sums, intensive: {how})")
+        if self.unmatched_rows:
+            shown = ", ".join(self.unmatched[:SHOWN_KEYS])
+            more = len(self.unmatched) - SHOWN_KEYS
+            text += (f"; {self.unmatched_rows} rows matched no unit and were left out: "
+                     f"{shown}{f' and {more} more' if more > 0 else ''}")
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "matched": self.matched, "units": self.units,
+                "merged_rows": self.merged_rows, "merged": self.merged,
+                "unmatched_rows": self.unmatched_rows, "unmatched": self.unmatched,
+                "weight": self.weight, "note": self.note()}
+
+
+def merge_unit_rows(frame: pd.DataFrame, codes: Sequence[str | None],
+                    keys: Sequence[str | None], old: Sequence[bool], *,
+                    extensive: Sequence[str], intensive: Sequence[str],
+                    weight: str | None = None, place: str | None = None
+                    ) -> tuple[pd.DataFrame, TableMatch]:
+    """``frame`` with a ``unit_code`` column (``codes``, the 2025 unit of each row), one
+    row per unit, and how its rows matched.
+
+    Rows matching no unit (``codes`` None) are left out and counted. Rows matched to one
+    unit are merged when they name different units (``keys``, see
+    :func:`vntwin.twin.admin.unit_key`) of which at most one is a 2025 unit (``old``
+    False): the pre-2025 units it was made of. ``extensive`` columns are summed (NaN
+    counts as missing; all missing stays NaN), so the unit's total is its parts' total;
+    ``intensive`` columns (rates, prices) are averaged weighted by ``weight`` (an
+    extensive column such as population, over the rows where both are known and the
+    weights add up to more than zero), else by a plain mean — a rate of two provinces
+    weighted by nothing is an approximation, declared in the layer's notes. Other
+    columns keep their value where the merged rows agree and become missing where they
+    do not (tables spread no categorical columns, so nothing fused is lost). The
+    ``place`` column is set to the unit's code. Rows that name one unit twice (one key
+    twice, or two 2025 names of it) are refused: summing them would double-count.
+    """
+    if len(codes) != len(frame) or len(keys) != len(frame) or len(old) != len(frame):
+        raise FusionError("one code, key and flag per row are needed to merge a table")
+    code = pd.Series(list(codes), index=frame.index, dtype=object)
+    hit = code.notna().to_numpy()
+    lost = frame.index[~hit]
+    raw = (frame[place] if place is not None and place in frame.columns
+           else pd.Series(list(keys), index=frame.index))
+    unmatched = list(dict.fromkeys(str(v) for v in raw.loc[lost]))
+    data = frame.loc[hit].assign(unit_code=code[hit].astype(str))
+    key = pd.Series(list(keys), index=frame.index)[hit]
+    is_old = pd.Series(list(old), index=frame.index, dtype=bool)[hit]
+    shown = raw.loc[data.index].astype(str)
+    size = data.groupby("unit_code")["unit_code"].transform("size")
+    multi = (size > 1).to_numpy()
+    twice: dict[str, list[str]] = {}
+    for unit, rows in data.loc[multi].groupby("unit_code").groups.items():
+        k = key.loc[rows]
+        if k.duplicated().any() or (~is_old.loc[rows]).sum() > 1:
+            twice[str(unit)] = shown.loc[rows].tolist()
+    if twice:
+        listed = "; ".join(f"{u}: {', '.join(v)}" for u, v in list(twice.items())[:5])
+        raise FusionError(f"the table lists units more than once ({listed})")
+    match = TableMatch(rows=len(frame), matched=int(hit.sum()),
+                       units=int(data["unit_code"].nunique()), unmatched=unmatched,
+                       unmatched_rows=int((~hit).sum()))
+    if not multi.any():
+        out = data
+    else:
+        match.merged_rows = int(multi.sum())
+        match.merged = {str(u): shown.loc[r].tolist()
+                        for u, r in data.loc[multi].groupby("unit_code").groups.items()}
+        match.weight = weight
+        out = _merge(data, extensive, intensive, weight)
+    if place is not None and place in out.columns and place != "unit_code":
+        out = out.assign(**{place: out["unit_code"]})
+    return out.reset_index(drop=True), match
+
+
+def _merge(data: pd.DataFrame, extensive: Sequence[str], intensive: Sequence[str],
+           weight: str | None) -> pd.DataFrame:
+    """One row per ``unit_code``: see :func:`merge_unit_rows`."""
+    groups = data.groupby("unit_code", sort=False)
+    out = pd.DataFrame(index=pd.Index(groups.size().index, name="unit_code"))
+    w = (pd.to_numeric(data[weight], errors="coerce") if weight is not None
+         and weight in data.columns else None)
+    for column in data.columns:
+        if column == "unit_code":
+            continue
+        if column in extensive:
+            out[column] = groups[column].sum(min_count=1)
+        elif column in intensive:
+            v = pd.to_numeric(data[column], errors="coerce")
+            mean = v.groupby(data["unit_code"], sort=False).mean()
+            if w is not None:
+                both = v.notna() & w.notna() & (w >= 0)
+                num = (v * w).where(both).groupby(data["unit_code"], sort=False).sum()
+                den = w.where(both).groupby(data["unit_code"], sort=False).sum()
+                mean = (num / den).where(den > 0, mean)
+            out[column] = mean
+        else:
+            agree = groups[column].nunique(dropna=False) == 1
+            out[column] = groups[column].first().where(agree)
+    return out.reset_index()
+
 
 
 def _codes(col: pd.Series) -> pd.Series:

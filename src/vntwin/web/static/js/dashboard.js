@@ -1,6 +1,8 @@
 /* vntwin operations dashboard: follow /live/events (server-sent events), add new alerts at
-   the top of the list and refresh the sensor values, without a reload. The page shows the
-   values as of its loading when this script does not run. No inline scripts (CSP). */
+   the top of the list and refresh the sensor values, without a reload; a sensor property
+   or province first seen after loading gets the server's rendering of the live section.
+   The page shows the values as of its loading when this script does not run. No inline
+   scripts (CSP). */
 (function () {
   "use strict";
 
@@ -94,32 +96,81 @@
       if (el && el.textContent !== text) { el.textContent = text; }
     }
 
+    var liveBody = document.getElementById("live-body");
+
+    // Does the page lack a row for something the board has? Rows are drawn only by the
+    // server (the page at load, /dashboard/live after), so a property or a province first
+    // seen after the page loaded needs the section from the server again.
+    function lacksRows(board) {
+      return (board.live || []).some(function (ind) {
+        var id = ind.observed_property_id;
+        if (!root.querySelector("[data-live='" + id + ":value']")) { return true; }
+        return (ind.provinces || []).some(function (p) {
+          return !root.querySelector("[data-live-row='" + id + ":" + p.province_code + "']");
+        });
+      });
+    }
+
+    // Swap in the server's rendering of the live section. Focus stays where it was: on the
+    // same table (a focusable scroll region), or on the section's heading if it went away.
+    function redrawLive() {
+      return fetch(liveBody.getAttribute("data-html"), {headers: {"Accept": "text/html"}})
+        .then(function (r) {
+          if (!r.ok) { throw new Error(String(r.status)); }
+          return r.text();
+        })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var active = document.activeElement;
+          var focused = active && liveBody.contains(active)
+            ? active.getAttribute("aria-labelledby") : null;
+          liveBody.replaceChildren.apply(liveBody, Array.prototype.map.call(
+            doc.body.childNodes, function (node) { return document.importNode(node, true); }));
+          if (focused !== null) {
+            var again = focused && liveBody.querySelector("[aria-labelledby='" + focused + "']");
+            var heading = document.getElementById("live-title");
+            if (again) { again.focus(); } else if (heading) {
+              heading.setAttribute("tabindex", "-1");
+              heading.focus();
+            }
+          }
+        });
+    }
+
+    function update(board) {
+      (board.live || []).forEach(function (ind) {
+        var id = ind.observed_property_id;
+        setText("[data-live='" + id + ":value']", number.format(ind.value));
+        setText("[data-live='" + id + ":sensors']", String(ind.sensors));
+        setText("[data-live='" + id + ":min']", number.format(ind.min));
+        setText("[data-live='" + id + ":max']", number.format(ind.max));
+        var time = root.querySelector("[data-live='" + id + ":valid_time']");
+        if (time) {
+          time.setAttribute("datetime", ind.valid_time);
+          time.textContent = when.format(new Date(ind.valid_time));
+        }
+        (ind.provinces || []).forEach(function (p) {
+          var row = root.querySelector("[data-live-row='" + id + ":" + p.province_code + "']");
+          if (!row) { return; }
+          row.querySelector("[data-field=mean]").textContent = number.format(p.mean);
+          row.querySelector("[data-field=max]").textContent = number.format(p.max);
+          row.querySelector("[data-field=sensors]").textContent = String(p.sensors);
+        });
+      });
+    }
+
     function refresh() {
       if (refreshing) { return; }
       refreshing = window.setTimeout(function () {
         fetch(root.getAttribute("data-json"), {headers: {"Accept": "application/json"}})
           .then(function (r) { return r.json(); })
           .then(function (board) {
+            if (liveBody && lacksRows(board)) { return redrawLive(); }
+            update(board);
+          })
+          .then(function () {
             refreshing = null;
-            (board.live || []).forEach(function (ind) {
-              var id = ind.observed_property_id;
-              setText("[data-live='" + id + ":value']", number.format(ind.value));
-              setText("[data-live='" + id + ":sensors']", String(ind.sensors));
-              setText("[data-live='" + id + ":min']", number.format(ind.min));
-              setText("[data-live='" + id + ":max']", number.format(ind.max));
-              var time = root.querySelector("[data-live='" + id + ":valid_time']");
-              if (time) {
-                time.setAttribute("datetime", ind.valid_time);
-                time.textContent = when.format(new Date(ind.valid_time));
-              }
-              (ind.provinces || []).forEach(function (p) {
-                var row = root.querySelector("[data-live-row='" + id + ":" + p.province_code + "']");
-                if (!row) { return; }
-                row.querySelector("[data-field=mean]").textContent = number.format(p.mean);
-                row.querySelector("[data-field=max]").textContent = number.format(p.max);
-                row.querySelector("[data-field=sensors]").textContent = String(p.sensors);
-              });
-            });
+            root.setAttribute("data-live-refreshed", String(Date.now()));
           })
           .catch(function () { refreshing = null; });
       }, REFRESH_MS);

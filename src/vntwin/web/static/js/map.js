@@ -313,7 +313,10 @@
       if (!names.length) { info.appendChild(el("p", {}, T.no_values)); return; }
       names.forEach(function (layer) {
         var table = el("table");
-        table.appendChild(el("caption", {}, layer));
+        var simulated = Object.keys(body.layers[layer]).some(function (variable) {
+          return body.layers[layer][variable].simulated === true;
+        });
+        table.appendChild(el("caption", {}, layer + (simulated ? " · " + T.simulated : "")));
         var tbody = el("tbody");
         Object.keys(body.layers[layer]).forEach(function (variable) {
           var v = body.layers[layer][variable];
