@@ -112,5 +112,8 @@ class Catalog:
                        .scalar_one())
 
     def close(self) -> None:
-        """Release database connections."""
+        """Cancel this catalogue's background measurements, then release its connections."""
+        from vntwin.quality import refresh
+
+        refresh.forget(self)
         self.engine.dispose()

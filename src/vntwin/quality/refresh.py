@@ -30,6 +30,7 @@ _LOCK = threading.Condition()
 _WORKER: threading.Thread | None = None
 _BUSY = 0
 _STOPPING = False
+_MEASURING: list[Catalog] = []  # the catalogue being measured now, if any
 
 
 def stopping() -> bool:
@@ -86,6 +87,7 @@ def _next() -> tuple[Catalog, str] | None:
                 _, key = min(due)
                 cat, _ = _PENDING.pop(key)
                 _BUSY += 1
+                _MEASURING.append(cat)
                 return cat, key[1]
             if _STOPPING or (not _PENDING and now >= idle_until):
                 return None
@@ -95,7 +97,7 @@ def _next() -> tuple[Catalog, str] | None:
 
 def _work() -> None:
     global _BUSY, _WORKER
-    from vntwin.quality.service import refresh
+    from vntwin.quality import service
 
     while True:
         item = _next()
@@ -107,7 +109,7 @@ def _work() -> None:
             continue
         cat, package_id = item
         try:
-            refresh(cat, package_id)
+            service.refresh(cat, package_id)
         except Exception:  # a closed catalogue, a dropped database: log and go on
             if stopping():
                 continue
@@ -115,7 +117,28 @@ def _work() -> None:
         finally:
             with _LOCK:
                 _BUSY -= 1
+                _MEASURING.remove(cat)
                 _LOCK.notify_all()
+
+
+def forget(cat: Catalog, timeout_s: float = 30.0) -> bool:
+    """Drop ``cat``'s queued measurements and wait for one in progress to end.
+
+    Called when a catalogue closes: a measurement running after the close would open new
+    connections to a database its owner is about to drop or migrate (a PostgreSQL
+    ``DROP SCHEMA`` then deadlocks with it). False if the running one outlasted the wait.
+    """
+    deadline = time.monotonic() + timeout_s
+    with _LOCK:
+        for key in [k for k, (queued, _) in _PENDING.items() if queued is cat]:
+            del _PENDING[key]
+        while any(m is cat for m in _MEASURING):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            _LOCK.wait(min(left, 0.1))
+        _LOCK.notify_all()
+    return True
 
 
 def wait_idle(timeout_s: float = 60.0) -> bool:
