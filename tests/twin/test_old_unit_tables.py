@@ -148,3 +148,19 @@ def test_an_old_table_is_fused_and_its_matching_reported(cat, org, tmp_path: Pat
     rate = values[(values["variable"] == "ty_le_ngheo") & (values["province_code"] == "48")]
     expected = (parts["dan_so"] * parts["ty_le_ngheo"]).sum() / parts["dan_so"].sum()
     assert rate["value"].to_numpy() == pytest.approx(expected)
+
+
+def test_a_long_table_repeats_units_by_time_and_merges_per_time():
+    """A yearbook's long table (unit × year) is not "a unit listed twice"; old units of
+    one year merge into their 2025 unit for that year only, and a unit repeated within
+    one year is still refused."""
+    frame = pd.DataFrame({"ma": ["A", "B", "A", "B"], "nam": [2023, 2023, 2024, 2024],
+                          "dan_so": [1.0, 2.0, 10.0, 20.0]})
+    times = pd.to_datetime(frame["nam"].astype(str)).to_numpy()
+    out, match = merge_unit_rows(frame, ["X"] * 4, ["a", "b", "a", "b"], [True] * 4,
+                                 extensive=["dan_so"], intensive=[], times=times)
+    assert out[["nam", "dan_so"]].values.tolist() == [[2023, 3.0], [2024, 30.0]]
+    assert match.units == 1 and match.merged_rows == 4
+    with pytest.raises(FusionError, match="more than once"):
+        merge_unit_rows(frame, ["X"] * 4, ["a", "a", "a", "b"], [True] * 4,
+                        extensive=["dan_so"], intensive=[], times=times)

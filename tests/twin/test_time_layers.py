@@ -198,7 +198,7 @@ def test_rasters_take_one_time_for_the_layer():
         layer_times(raster, {"twin_time": "nam"})
     same, when = layer_times(raster, {"twin_valid_time": "2024-06-30"})
     assert same is raster and when.isoformat() == "2024-06-29T17:00:00+00:00"
-    values = fuse_by_time(raster, when, lambda _: pd.DataFrame(
+    values = fuse_by_time(raster, when, lambda _, __: pd.DataFrame(
         {"h3": [1, 2], "variable": ["band1_mean"] * 2, "value": [1.0, 2.0]}))
     assert (values["valid_time"] == when).all()
 
@@ -207,13 +207,16 @@ def test_one_fusion_per_time_and_a_cap():
     layer, times = layer_times(_points(nam=[2024, 2023, 2024], v=[1.0, 2.0, 3.0]),
                                {"twin_time": "nam"})
     seen: list[list[float]] = []
+    moments: list[pd.Timestamp | None] = []
 
-    def fuse(part: Layer) -> pd.DataFrame:
+    def fuse(part: Layer, moment: pd.Timestamp | None) -> pd.DataFrame:
         seen.append(part.frame["v"].tolist())
+        moments.append(moment)
         return pd.DataFrame({"h3": [1], "variable": ["v_sum"], "value": [part.frame["v"].sum()]})
 
     values = fuse_by_time(layer, times, fuse)
     assert seen == [[2.0], [1.0, 3.0]]  # 2023, then 2024
+    assert [m.year for m in moments] == [2022, 2023]  # each part is told its time (UTC)
     assert values["value"].tolist() == [2.0, 4.0]
     assert values["valid_time"].dt.year.tolist() == [2022, 2023]  # 00:00 in Vietnam, in UTC
     many = np.arange(MAX_TIMES + 1).astype("datetime64[D]").astype("datetime64[ns]")

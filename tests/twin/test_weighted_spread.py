@@ -67,3 +67,51 @@ def test_refused_weight_is_reported_and_unchanged_is_skipped(twin):
     resources.update(twin, SYSTEM, {"id": _table_resource(twin), "twin_weight": "no-slash"},
                      None, patch=True)
     assert "layer/variable" in fuse_catalog(twin, res=RES).failed[TABLE_LAYER]
+
+
+def test_a_time_stamped_table_is_spread_by_the_weights_of_its_own_time(cat, org, tmp_path):
+    """Weights measured at several times: each time of the table takes each cell's weight
+    as "as of" reads it then, the earliest weights before their first time, the latest
+    for a timeless table."""
+    import geopandas as gpd
+    import shapely
+
+    from vntwin.twin.grid import latlng_to_cells
+
+    center, west = (21.03, 105.85), (21.14, 105.50)  # two places in Hà Nội (province 01)
+    people = tmp_path / "dan_so.geojson"
+    gpd.GeoDataFrame({"nam": [2019, 2024, 2024], "dan_so": [100.0, 100.0, 300.0]},
+                     geometry=[shapely.Point(center[::-1]), shapely.Point(center[::-1]),
+                               shapely.Point(west[::-1])], crs=4326).to_file(people)
+    ingest_file(cat, SYSTEM, people, dataset="dan-so", org=org["name"])
+    table = tmp_path / "nha_o.csv"
+    table.write_text("ma_tinh,nam,so_nha\n01,2015,10\n01,2019,20\n01,2024,40\n",
+                     encoding="utf-8")
+    ingest_file(cat, SYSTEM, table, dataset="nha-o", org=org["name"])
+    timeless = tmp_path / "truong.csv"
+    timeless.write_text("ma_tinh,so_truong\n01,8\n", encoding="utf-8")
+    ingest_file(cat, SYSTEM, timeless, dataset="truong", org=org["name"])
+    for dataset, extras in (("dan-so", {"twin_time": "nam", "twin_extensive": "dan_so"}),
+                            ("nha-o", {"twin_time": "nam", "twin_extensive": "so_nha"}),
+                            ("truong", {"twin_extensive": "so_truong"})):
+        resource = next(r["id"] for r in packages.show(cat, SYSTEM, dataset)["resources"]
+                        if r.get("twin_layer"))
+        weight = {} if dataset == "dan-so" else {"twin_weight": "dan-so--dan_so/dan_so_sum"}
+        resources.update(cat, SYSTEM, {"id": resource, **extras, **weight}, None, patch=True)
+    report = fuse_catalog(cat, res=RES)
+    assert report.failed == {}, report.failed
+    a, b = (int(c) for c in latlng_to_cells([center[0], west[0]], [center[1], west[1]], RES))
+    with twin_store(cat).read() as con:
+        rows = con.execute(
+            "SELECT layer, year(valid_time + INTERVAL 7 HOUR) AS year, h3, value "
+            "FROM cell_values WHERE variable IN ('so_nha', 'so_truong') AND value > 0"
+        ).fetchall()
+    spread = {(layer, year, int(h3)): value for layer, year, h3, value in rows}
+    assert spread == pytest.approx({
+        ("nha-o--nha_o", 2015, a): 10.0,  # before the first weights: the 2019 ones
+        ("nha-o--nha_o", 2019, a): 20.0,  # in 2019 only the centre has people
+        ("nha-o--nha_o", 2024, a): 10.0,  # 2024: 100 people at the centre, 300 west
+        ("nha-o--nha_o", 2024, b): 30.0,
+        ("truong", None, a): 2.0,  # a timeless table: the latest weights
+        ("truong", None, b): 6.0,
+    })

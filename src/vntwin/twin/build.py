@@ -100,17 +100,38 @@ def _weight_ref(value: str) -> tuple[str, str]:
     return layer, variable
 
 
-def _weight_cells(store: TwinStore, value: str) -> pd.DataFrame:
-    """Cells and their weight (a fused variable, e.g. a population layer's people)."""
+def _weight_values(store: TwinStore, value: str) -> pd.DataFrame:
+    """Cells' weights (a fused variable, e.g. a population layer's people), with their
+    ``valid_time`` when the weight layer is time-stamped (NaT when it is not)."""
     layer, variable = _weight_ref(value)
     with store.read() as con:
-        frame = con.execute("SELECT h3, sum(value) AS weight FROM cell_values WHERE layer = ? "
-                            "AND variable = ? AND valid_time IS NULL GROUP BY h3",
+        frame = con.execute("SELECT h3, valid_time, sum(value) AS value FROM cell_values "
+                            "WHERE layer = ? AND variable = ? GROUP BY h3, valid_time",
                             [layer, variable]).fetchdf()
     if frame.empty:
         raise VntwinError(f"weight {value!r}: the twin has no variable {variable!r} in layer "
                           f"{layer!r}; fuse that layer first or fix {WEIGHT_EXTRA}")
+    frame["valid_time"] = pd.to_datetime(frame["valid_time"], utc=True)
     return frame.astype({"h3": "uint64"})
+
+
+UnitCells = Callable[[pd.Timestamp | None], pd.DataFrame]  # a table's cells as of a time
+
+
+def _unit_cells_at(cells: pd.DataFrame, weights: pd.DataFrame | None) -> UnitCells:
+    """A table's unit cells as of each of its times: weighted, when it is spread by a
+    weight layer, by each cell's weight as "as of" queries see it at that time."""
+    from vntwin.twin.times import latest_per_cell
+
+    def at(moment: pd.Timestamp | None) -> pd.DataFrame:
+        if weights is None:
+            return cells
+        weight = latest_per_cell(weights, moment).rename(columns={"value": "weight"})
+        out = cells.merge(weight, on="h3", how="left")
+        out["weight"] = out["weight"].fillna(0.0)
+        return out
+
+    return at
 
 
 def _fingerprint(source: LayerSource, res: int, done: dict[str, str]) -> str:
@@ -132,7 +153,7 @@ Phases = dict[str, float]
 
 
 def _fuse_values(layer: Layer, source: LayerSource, res: int, hexes: HexGrid | None,
-                 unit_cells: pd.DataFrame | None, phases: Phases
+                 unit_cells: UnitCells | None, phases: Phases
                  ) -> tuple[pd.DataFrame, dict[str, VariableInfo], int]:
     """One read layer's long frame, how its variables aggregate, and how many polygons
     were repaired; the same in this process and in a worker. A time-stamped layer
@@ -146,9 +167,10 @@ def _fuse_values(layer: Layer, source: LayerSource, res: int, hexes: HexGrid | N
     layer, times = layer_times(layer, source.extras)  # the time column is not a quantity
     plan = plan_columns(layer, source.extras)
     planned = time.perf_counter()
-    values = fuse_by_time(layer, times, lambda part: fuse_layer(
+    values = fuse_by_time(layer, times, lambda part, moment: fuse_layer(
         part, res, extensive=plan.extensive, intensive=plan.intensive,
-        categorical=plan.categorical, unit_cells=unit_cells, grid=hexes))
+        categorical=plan.categorical, grid=hexes,
+        unit_cells=unit_cells(moment) if unit_cells is not None else None))
     fused = time.perf_counter()
     kinds = variable_kinds(layer, plan, sorted(values["variable"].unique()))
     phases["plan"] = phases.get("plan", 0.0) + planned - started + time.perf_counter() - fused
@@ -201,7 +223,7 @@ def _merge_weight(source: LayerSource, plan: ColumnPlan) -> str | None:
 
 
 def _read(cat: Catalog, store: TwinStore, source: LayerSource, grid: pd.DataFrame | None,
-          phases: Phases) -> tuple[Layer, pd.DataFrame | None]:
+          phases: Phases) -> tuple[Layer, UnitCells | None]:
     """The layer, and for a table the cells of its units (weighted when asked)."""
     started = time.perf_counter()
     layer = read_layer(cat, source, for_fusion=True)
@@ -216,17 +238,18 @@ def _read(cat: Catalog, store: TwinStore, source: LayerSource, grid: pd.DataFram
         found = admin.match_report(layer.frame[layer.place_column].tolist())
         codes = found.codes
         level = "commune" if any(c and len(c) == 5 for c in codes) else "province"
-        plan = plan_columns(layer, source.extras)
+        from vntwin.twin.times import layer_times
+
+        timeless, times = layer_times(layer, source.extras)  # a long table: units by time
+        plan = plan_columns(timeless, source.extras)
         layer.frame, match = merge_unit_rows(
             layer.frame, codes, found.keys, found.old, extensive=plan.extensive,
             intensive=plan.intensive, weight=_merge_weight(source, plan),
-            place=layer.place_column)
+            place=layer.place_column, times=times if isinstance(times, np.ndarray) else None)
         layer.frame.attrs[MATCH_ATTR] = match
-        unit_cells = _unit_cells(grid, level)
-        if source.extras.get(WEIGHT_EXTRA):
-            unit_cells = unit_cells.merge(
-                _weight_cells(store, str(source.extras[WEIGHT_EXTRA])), on="h3", how="left")
-            unit_cells["weight"] = unit_cells["weight"].fillna(0.0)
+        weight = source.extras.get(WEIGHT_EXTRA)
+        unit_cells = _unit_cells_at(_unit_cells(grid, level),
+                                    _weight_values(store, str(weight)) if weight else None)
     return layer, unit_cells
 
 

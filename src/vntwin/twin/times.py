@@ -170,26 +170,52 @@ def _subset(layer: Layer, rows: np.ndarray) -> Layer:
 
 
 def fuse_by_time(layer: Layer, times: pd.Timestamp | np.ndarray | None,
-                 fuse: Callable[[Layer], pd.DataFrame]) -> pd.DataFrame:
-    """``fuse`` the layer once per distinct time and stack the long frames with their
-    ``valid_time`` (UTC); a timeless layer is fused once, without the column.
+                 fuse: Callable[[Layer, pd.Timestamp | None], pd.DataFrame]) -> pd.DataFrame:
+    """``fuse`` the layer once per distinct time (given to ``fuse`` as a UTC timestamp, None
+    for a timeless layer) and stack the long frames with their ``valid_time``; a timeless
+    layer is fused once, without the column.
     """
     if times is None:
-        return fuse(layer)
+        return fuse(layer, None)
     if isinstance(times, pd.Timestamp):
-        return fuse(layer).assign(valid_time=times)
+        return fuse(layer, times).assign(valid_time=times)
     distinct = np.unique(times)
     if len(distinct) > MAX_TIMES:
         raise FusionError(f"layer {layer.name!r}: {len(distinct)} distinct times in "
                           f"{TIME_EXTRA}, at most {MAX_TIMES}: give dates, months or years")
     parts = []
     for moment in distinct:
-        values = fuse(_subset(layer, times == moment))
-        parts.append(values.assign(valid_time=pd.Timestamp(moment).tz_localize("UTC")))
+        utc = pd.Timestamp(moment).tz_localize("UTC")
+        parts.append(fuse(_subset(layer, times == moment), utc).assign(valid_time=utc))
     if len(parts) <= 1:  # one time, or no rows
-        return parts[0] if parts else fuse(layer).assign(valid_time=pd.NaT)
+        return parts[0] if parts else fuse(layer, None).assign(valid_time=pd.NaT)
     merged = pd.concat(parts, ignore_index=True)
     # counts the kernels report (polygons repaired) add up over the times
     merged.attrs = {key: sum(p.attrs.get(key, 0) for p in parts)
                     for key in parts[0].attrs if isinstance(parts[0].attrs[key], int)}
     return merged
+
+
+def latest_per_cell(values: pd.DataFrame, moment: pd.Timestamp | None) -> pd.DataFrame:
+    """Each cell's value as "as of" queries read it at ``moment``: its timeless value if
+    it has one, else its latest at or before ``moment``; one row per cell (``h3``,
+    ``value``) of ``values`` (``h3``, ``value``, ``valid_time`` in UTC, NaT if timeless).
+
+    ``moment`` None means the layer's latest time. A moment before the layer's first time
+    is read as that first time: a 2015 table spread by weights first measured in 2019
+    takes the 2019 weights, the nearest known, rather than none.
+    """
+    when = values["valid_time"]
+    timed = when.dropna()
+    if timed.empty:
+        cut = None
+    elif moment is None:
+        cut = timed.max()
+    else:
+        cut = max(moment, timed.min())
+    keep = when.isna() | (when <= cut) if cut is not None else when.isna()
+    kept = values[keep]
+    # a timeless value outranks every timed one of its cell
+    latest = kept.assign(_timeless=kept["valid_time"].isna()).sort_values(
+        ["h3", "_timeless", "valid_time"], na_position="first")
+    return latest.drop_duplicates("h3", keep="last")[["h3", "value"]].reset_index(drop=True)

@@ -61,8 +61,8 @@ class TableMatch:
 def merge_unit_rows(frame: pd.DataFrame, codes: Sequence[str | None],
                     keys: Sequence[str | None], old: Sequence[bool], *,
                     extensive: Sequence[str], intensive: Sequence[str],
-                    weight: str | None = None, place: str | None = None
-                    ) -> tuple[pd.DataFrame, TableMatch]:
+                    weight: str | None = None, place: str | None = None,
+                    times: np.ndarray | None = None) -> tuple[pd.DataFrame, TableMatch]:
     """``frame`` with a ``unit_code`` column (``codes``, the 2025 unit of each row), one
     row per unit, and how its rows matched.
 
@@ -79,6 +79,10 @@ def merge_unit_rows(frame: pd.DataFrame, codes: Sequence[str | None],
     do not (tables spread no categorical columns, so nothing fused is lost). The
     ``place`` column is set to the unit's code. Rows that name one unit twice (one key
     twice, or two 2025 names of it) are refused: summing them would double-count.
+
+    A time-stamped table (``times``, one per row, see :mod:`vntwin.twin.times`) is a long
+    table of units by time, as statistical yearbooks publish: its rows are merged, and
+    checked for repeats, per unit and time.
     """
     if len(codes) != len(frame) or len(keys) != len(frame) or len(old) != len(frame):
         raise FusionError("one code, key and flag per row are needed to merge a table")
@@ -92,10 +96,16 @@ def merge_unit_rows(frame: pd.DataFrame, codes: Sequence[str | None],
     key = pd.Series(list(keys), index=frame.index)[hit]
     is_old = pd.Series(list(old), index=frame.index, dtype=bool)[hit]
     shown = raw.loc[data.index].astype(str)
-    size = data.groupby("unit_code")["unit_code"].transform("size")
+    group = data["unit_code"]
+    if times is not None:
+        if len(times) != len(frame):
+            raise FusionError("one time per row is needed to merge a time-stamped table")
+        when = pd.Series(pd.to_datetime(times), index=frame.index)[hit]
+        group = group + " at " + when.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("no time")
+    size = group.groupby(group).transform("size")
     multi = (size > 1).to_numpy()
     twice: dict[str, list[str]] = {}
-    for unit, rows in data.loc[multi].groupby("unit_code").groups.items():
+    for unit, rows in data.loc[multi].groupby(group[multi]).groups.items():
         k = key.loc[rows]
         if k.duplicated().any() or (~is_old.loc[rows]).sum() > 1:
             twice[str(unit)] = shown.loc[rows].tolist()
@@ -110,39 +120,37 @@ def merge_unit_rows(frame: pd.DataFrame, codes: Sequence[str | None],
     else:
         match.merged_rows = int(multi.sum())
         match.merged = {str(u): shown.loc[r].tolist()
-                        for u, r in data.loc[multi].groupby("unit_code").groups.items()}
+                        for u, r in data.loc[multi].groupby(group[multi]).groups.items()}
         match.weight = weight
-        out = _merge(data, extensive, intensive, weight)
+        out = _merge(data, group, extensive, intensive, weight)
     if place is not None and place in out.columns and place != "unit_code":
         out = out.assign(**{place: out["unit_code"]})
     return out.reset_index(drop=True), match
 
 
-def _merge(data: pd.DataFrame, extensive: Sequence[str], intensive: Sequence[str],
-           weight: str | None) -> pd.DataFrame:
-    """One row per ``unit_code``: see :func:`merge_unit_rows`."""
-    groups = data.groupby("unit_code", sort=False)
-    out = pd.DataFrame(index=pd.Index(groups.size().index, name="unit_code"))
+def _merge(data: pd.DataFrame, group: pd.Series, extensive: Sequence[str],
+           intensive: Sequence[str], weight: str | None) -> pd.DataFrame:
+    """One row per ``group`` (a unit, or a unit at one time): see :func:`merge_unit_rows`."""
+    groups = data.groupby(group, sort=False)
+    out = pd.DataFrame(index=groups.size().index)
     w = (pd.to_numeric(data[weight], errors="coerce") if weight is not None
          and weight in data.columns else None)
     for column in data.columns:
-        if column == "unit_code":
-            continue
         if column in extensive:
             out[column] = groups[column].sum(min_count=1)
         elif column in intensive:
             v = pd.to_numeric(data[column], errors="coerce")
-            mean = v.groupby(data["unit_code"], sort=False).mean()
+            mean = v.groupby(group, sort=False).mean()
             if w is not None:
                 both = v.notna() & w.notna() & (w >= 0)
-                num = (v * w).where(both).groupby(data["unit_code"], sort=False).sum()
-                den = w.where(both).groupby(data["unit_code"], sort=False).sum()
+                num = (v * w).where(both).groupby(group, sort=False).sum()
+                den = w.where(both).groupby(group, sort=False).sum()
                 mean = (num / den).where(den > 0, mean)
             out[column] = mean
-        else:
+        else:  # the unit's code and time agree within a group by construction
             agree = groups[column].nunique(dropna=False) == 1
             out[column] = groups[column].first().where(agree)
-    return out.reset_index()
+    return out.reset_index(drop=True)
 
 
 
