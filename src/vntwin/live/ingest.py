@@ -7,22 +7,31 @@ per-source counters, the alerts their values raise and the events open dashboard
 sent. Only after that transaction commits does the caller acknowledge the messages
 (MQTT PUBACK, HTTP 200), so what was acknowledged is durable. Observations are unique
 per (datastream, phenomenon time): a redelivered message is counted as ``duplicate``
-and not stored twice.
+and not stored twice. An observation without a phenomenon time gets the time it was
+received, made unique per datastream (a microsecond later than the last one assigned), so
+that two such readings are two observations, not one and a duplicate.
+
+A message that passes the checks but that the database refuses (a value no column type
+holds) fails its batch; the batch is then stored item by item, and that one message alone
+is rejected as ``malformed`` and acknowledged: retrying it would stall every source.
+Only database failures (connection lost, database locked) raise, for the caller to retry.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from vntwin.catalog.models import utcnow
@@ -44,6 +53,7 @@ from vntwin.live.sources import UNASSIGNED, UNKNOWN, RateLimiter, SourceInfo
 from vntwin.live.sta_model import OBSERVATION_TYPES, iso
 from vntwin.live.validate import Checked, Rejected, StreamInfo, check, parse_payload
 
+log = logging.getLogger(__name__)
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 OPTIONAL_COLUMNS = ("phenomenon_end", "result_time", "result_json", "parameters")
 EVENT_STREAMS = 500
@@ -127,6 +137,14 @@ class StreamCache:
             self._loaded = 0.0
 
 
+def _database_down(exc: Exception) -> bool:
+    """True for failures of the database itself (worth retrying the same batch later),
+    False for a statement it refused (worth finding the message that caused it).
+    """
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError)
+                                                 and exc.connection_invalidated)
+
+
 def load_streams(cat: Catalog, ids: list[int] | None = None) -> dict[int, StreamInfo]:
     """Datastreams (all, or those of ``ids``) with their source, Thing and first Location."""
     first_loc = (select(StaThingLocation.thing_id,
@@ -186,12 +204,51 @@ class Ingestor:
         self.settings = cat.settings
         self.streams = StreamCache(cat)
         self.limiter = RateLimiter(cat.settings.live_source_rate)
+        self._assigned: dict[int, datetime] = {}  # the last time assigned per datastream
+        self._assigning = threading.Lock()
 
     # -- the batch ------------------------------------------------------------------------
     def submit(self, batch: list[Incoming]) -> list[Outcome]:
         """Store a batch; one outcome per item, in order. Raises only when the database
         fails (then nothing of the batch is stored, and nothing should be acknowledged).
         """
+        try:
+            return self._submit(batch, limit=True)
+        except Exception as exc:
+            if _database_down(exc) or not batch:
+                raise
+        # one item the database refused: store the rest, and reject that one alone
+        outcomes = []
+        for item in batch:
+            try:
+                outcomes.append(self._submit([item], limit=False)[0])
+            except Exception as exc:
+                if _database_down(exc):
+                    raise
+                outcomes.append(self._refused(item, exc))
+        return outcomes
+
+    def _refused(self, item: Incoming, exc: Exception) -> Outcome:
+        """Counts one message the database refused as ``malformed``."""
+        detail = f"the database refused it ({type(exc).__name__})"
+        log.warning("observation refused by the database: %s", exc)
+        source = item.source.name if item.source else UNKNOWN
+        if item.source is None and item.datastream_id is not None:
+            stream = self.streams.get(item.datastream_id)
+            source = stream.source_name if stream is not None else source
+        with self.cat.sessions() as session, session.begin():
+            self._count(session, {(source, "malformed"): [1, detail]}, utcnow())
+        return Outcome("malformed", detail)
+
+    def _assign_time(self, checked: Checked, now: datetime) -> Checked:
+        """The receipt time for an observation sent without one, unique per datastream."""
+        with self._assigning:
+            last = self._assigned.get(checked.datastream_id)
+            when = max(now, last + timedelta(microseconds=1)) if last else now
+            self._assigned[checked.datastream_id] = when
+        return replace(checked, phenomenon_time=when)
+
+    def _submit(self, batch: list[Incoming], limit: bool) -> list[Outcome]:
         now = utcnow()
         max_future = timedelta(seconds=self.settings.live_max_future_s)
         outcomes: list[Outcome | None] = [None] * len(batch)
@@ -199,7 +256,7 @@ class Ingestor:
         valid: list[tuple[int, Checked, StreamInfo, str]] = []
         seen: dict[tuple[int, datetime], int] = {}
         for index, item in enumerate(batch):
-            source, result = self._one(item, now, max_future)
+            source, result = self._one(item, now, max_future, limit)
             if isinstance(result, Rejected):
                 outcomes[index] = Outcome(result.reason, result.detail)
                 entry = counts[(source, result.reason)]
@@ -207,6 +264,8 @@ class Ingestor:
                 entry[1] = result.detail
                 continue
             checked, stream = result
+            if not checked.time_given:
+                checked = self._assign_time(checked, now)
             key = (checked.datastream_id, checked.phenomenon_time)
             if key in seen:  # the same observation twice in one batch
                 outcomes[index] = Outcome("duplicate", "repeated in the same batch")
@@ -231,7 +290,7 @@ class Ingestor:
             self._count(session, counts, now)
         return [o or Outcome("malformed", "not processed") for o in outcomes]
 
-    def _one(self, item: Incoming, now: datetime, max_future: timedelta
+    def _one(self, item: Incoming, now: datetime, max_future: timedelta, limit: bool = True
              ) -> tuple[str, Rejected | tuple[Checked, StreamInfo]]:
         body: dict[str, Any] | None = None
         stream_id = item.datastream_id
@@ -249,16 +308,22 @@ class Ingestor:
                 source = stream.source_name
             rate = item.source.rate_per_s if item.source else (
                 stream.rate_per_s if stream else None)
-            if not self.limiter.take(source, rate):
+            if limit and not self.limiter.take(source, rate):
                 raise Rejected("rate_limited", f"source {source!r} is over its rate")
             if stream is None:
                 raise Rejected("unknown_datastream", f"Datastreams({stream_id}) does not exist")
             if item.source is not None and item.source.id != stream.source_id:
                 raise Rejected("forbidden", f"Datastreams({stream_id}) belongs to another "
                                             "source")
-            if body is None:
-                body = parse_payload(item.payload)
-            return source, (check(stream, body, now, max_future), stream)
+            try:
+                if body is None:
+                    body = parse_payload(item.payload)
+                return source, (check(stream, body, now, max_future), stream)
+            except Rejected:
+                raise
+            except Exception as exc:  # a check that broke on a payload is the payload's fault
+                raise Rejected("malformed", f"unreadable payload ({type(exc).__name__}: "
+                                            f"{exc})"[:300]) from None
         except Rejected as exc:
             return source, exc
 

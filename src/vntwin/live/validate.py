@@ -6,6 +6,10 @@ zone-less time), ``wrong_type`` (a text where the datastream measures numbers),
 ``wrong_unit`` (the payload names a unit other than the datastream's), ``out_of_range``
 (outside the datastream's ``properties.validRange``, the usual sign of a wrong unit),
 ``future_time`` (later than now plus the allowed clock skew).
+
+Whatever a payload holds, checking it raises nothing but :class:`Rejected`: one message
+that broke the checks (a 400-digit number, the year 1) would otherwise fail its whole
+batch, and the MQTT subscriber, retrying it, would stall every source behind it.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 MAX_PAYLOAD = 64 * 1024
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)  # before this, a time is a typo, not a reading
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Checked:
     result_num: float | None
     result_json: Any
     parameters: dict[str, Any] | None
+    time_given: bool = True  # False: the service assigned the phenomenon time
 
 
 def parse_payload(payload: bytes | str | dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +78,8 @@ def parse_payload(payload: bytes | str | dict[str, Any]) -> dict[str, Any]:
         body = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejected("malformed", f"not JSON: {exc}") from None
+    except RecursionError:
+        raise Rejected("malformed", "JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise Rejected("malformed", "the payload must be a JSON object with 'result'")
     return body
@@ -87,13 +95,19 @@ def _instant(value: Any, field: str) -> datetime:
     if when.tzinfo is None:
         raise Rejected("malformed", f"{field} {value!r} has no time zone: add Z (UTC) "
                                     "or an offset such as +07:00")
+    try:
+        utc = when.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the year 1 in UTC
+        utc = EARLIEST - timedelta(days=1)
+    if utc < EARLIEST:
+        raise Rejected("malformed", f"{field} {value!r} is before {EARLIEST.year}")
     return when
 
 
 def _time(body: dict[str, Any], now: datetime) -> tuple[datetime, datetime | None]:
     value = body.get("phenomenonTime")
-    if value is None:
-        return now, None  # STA: the service assigns the current time when none is given
+    if value is None:  # STA: the service assigns the current time when none is given
+        return now, None
     if isinstance(value, str) and "/" in value:
         start_text, _, end_text = value.partition("/")
         start = _instant(start_text, "phenomenonTime")
@@ -110,11 +124,15 @@ def _result(stream: StreamInfo, value: Any) -> tuple[float | None, Any]:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise Rejected("wrong_type", f"result must be a number for {stream.name!r}, "
                                          f"not {value!r}"[:300])
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:
+            raise Rejected("wrong_type", "result is too large for a number") from None
+        if not math.isfinite(number):
             raise Rejected("wrong_type", "result must be a finite number")
-        if kind == "integer" and not float(value).is_integer():
+        if kind == "integer" and not number.is_integer():
             raise Rejected("wrong_type", "result must be a whole number (a count)")
-        return float(value), None
+        return number, None
     if kind == "boolean":
         if not isinstance(value, bool):
             raise Rejected("wrong_type", "result must be true or false")
@@ -158,6 +176,12 @@ def check(stream: StreamInfo, body: dict[str, Any], now: datetime,
     params = body.get("parameters")
     if params is not None and not isinstance(params, dict):
         raise Rejected("malformed", "parameters must be a JSON object")
+    try:
+        json.dumps(other, allow_nan=False)
+        json.dumps(params, allow_nan=False)
+    except ValueError:  # NaN or Infinity: not JSON, and databases refuse them in JSON
+        raise Rejected("malformed", "NaN and Infinity are not JSON values") from None
     return Checked(stream.id, start, end,
                    _instant(result_time, "resultTime") if result_time is not None else None,
-                   number, other, params)
+                   number, other, params, time_given="phenomenonTime" in body
+                   and body["phenomenonTime"] is not None)

@@ -102,7 +102,8 @@ def _weight_ref(value: str) -> tuple[str, str]:
 
 def _weight_values(store: TwinStore, value: str) -> pd.DataFrame:
     """Cells' weights (a fused variable, e.g. a population layer's people), with their
-    ``valid_time`` when the weight layer is time-stamped (NaT when it is not)."""
+    ``valid_time`` when the weight layer is time-stamped (NaT when it is not).
+    """
     layer, variable = _weight_ref(value)
     with store.read() as con:
         frame = con.execute("SELECT h3, valid_time, sum(value) AS value FROM cell_values "
@@ -120,7 +121,8 @@ UnitCells = Callable[[pd.Timestamp | None], pd.DataFrame]  # a table's cells as 
 
 def _unit_cells_at(cells: pd.DataFrame, weights: pd.DataFrame | None) -> UnitCells:
     """A table's unit cells as of each of its times: weighted, when it is spread by a
-    weight layer, by each cell's weight as "as of" queries see it at that time."""
+    weight layer, by each cell's weight as "as of" queries see it at that time.
+    """
     from vntwin.twin.times import latest_per_cell
 
     def at(moment: pd.Timestamp | None) -> pd.DataFrame:
