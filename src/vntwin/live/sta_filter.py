@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, not_, null, or_, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, true
 from sqlalchemy.sql.elements import False_, True_
 
 from vntwin.errors import ValidationError
@@ -112,23 +112,23 @@ class _Parser:
         expr = self.or_()
         if self.peek() is not None:
             raise _error(f"unexpected {self.next().text!r}")
-        return expr
+        return condition(expr)
 
     def or_(self) -> Any:
         left = self.and_()
         while self.keyword("or"):
-            left = or_(left, self.and_())
+            left = or_(condition(left), condition(self.and_()))
         return left
 
     def and_(self) -> Any:
         left = self.not_()
         while self.keyword("and"):
-            left = and_(left, self.not_())
+            left = and_(condition(left), condition(self.not_()))
         return left
 
     def not_(self) -> Any:
         if self.keyword("not"):
-            return not_(self.not_())
+            return not_(condition(self.not_()))
         return self.cmp()
 
     def cmp(self) -> Any:
@@ -136,19 +136,7 @@ class _Parser:
         tok = self.peek()
         if tok is not None and tok.kind == "name" and tok.text.lower() in _OPS:
             self.pos += 1
-            right = self.value()
-            op = tok.text.lower()
-            if not _is_sql(left) and _is_sql(right):
-                left, right, op = right, left, _SWAP.get(op, op)
-            if not _is_sql(left) and not isinstance(left, _Null):
-                raise _error("a comparison needs a property on one side")
-            left = left.typed(right) if isinstance(left, JsonPath) else left
-            if isinstance(right, _Null) or isinstance(left, _Null):
-                other = left if isinstance(right, _Null) else right
-                if op not in ("eq", "ne"):
-                    raise _error("null can only be compared with eq or ne")
-                return other.is_(None) if op == "eq" else other.is_not(None)
-            return getattr(left, _OPS[op])(right)
+            return compare(tok.text.lower(), left, self.value())
         return left
 
     def value(self) -> Any:
@@ -175,12 +163,10 @@ class _Parser:
         if tok.kind != "name":
             raise _error(f"unexpected {tok.text!r}")
         word = tok.text.lower()
-        if word == "true":
-            return true()
-        if word == "false":
-            return false()
+        if word in ("true", "false"):
+            return word == "true"
         if word == "null":
-            return _Null()
+            return Null()
         nxt = self.peek()
         if nxt is not None and nxt.text == "(":
             if word not in _FUNCS:
@@ -196,11 +182,32 @@ class _Parser:
         return self.resolve(tok.text)
 
 
-class _Null:
+class Null:
     """The literal null: only ``eq null`` / ``ne null`` make sense."""
 
+    def __repr__(self) -> str:
+        return "null"
 
-class JsonPath:
+
+class Deferred:
+    """A property whose SQL depends on what it meets: a JSON value is text, number or
+    boolean as the literal it is compared with; a navigation path becomes a subquery.
+    """
+
+    def typed(self, other: Any) -> Any:
+        """The SQL expression of this property, to be used with ``other``."""
+        raise NotImplementedError
+
+    def literal(self, other: Any) -> Any:
+        """``other`` as this property's SQL wants it (a boolean as 1.0 for a number)."""
+        return other
+
+    def compare(self, op: str, other: Any) -> Any:
+        """The condition ``self op other``."""
+        return _binary(self.typed(other), op, self.literal(other))
+
+
+class JsonPath(Deferred):
     """A key inside a JSON column (``properties/kind``): typed by what it is compared to."""
 
     def __init__(self, element: Any) -> None:
@@ -215,15 +222,52 @@ class JsonPath:
         return self.element.as_string()
 
 
+def concrete(value: Any, hint: Any = "") -> Any:
+    """A SQL expression or literal for ``value`` (a deferred property typed by ``hint``)."""
+    return value.typed(hint) if isinstance(value, Deferred) else value
+
+
+def condition(value: Any) -> Any:
+    """``value`` used as a condition: a boolean literal, a boolean property, a condition."""
+    if isinstance(value, bool):
+        return true() if value else false()
+    if isinstance(value, Deferred):
+        return value.compare("eq", True)
+    if isinstance(value, ColumnElement):
+        return value
+    raise _error(f"{value!r} is not a condition")
+
+
+def _binary(left: Any, op: str, right: Any) -> Any:
+    if isinstance(right, Null):
+        if op not in ("eq", "ne"):
+            raise _error("null can only be compared with eq or ne")
+        return left.is_(None) if op == "eq" else left.is_not(None)
+    return getattr(left, _OPS[op])(right)
+
+
+def compare(op: str, left: Any, right: Any) -> Any:
+    """The condition ``left op right``: a property on at least one side."""
+    if not _is_sql(left) and _is_sql(right):
+        left, right, op = right, left, _SWAP.get(op, op)
+    if not _is_sql(left):
+        raise _error("a comparison needs a property on one side")
+    if isinstance(right, Deferred):
+        right = right.typed(left.typed("") if isinstance(left, Deferred) else left)
+    if isinstance(left, Deferred):
+        return left.compare(op, right)
+    return _binary(left, op, right)
+
+
 _SWAP = {"gt": "lt", "lt": "gt", "ge": "le", "le": "ge"}
 
 
 def _is_sql(value: Any) -> bool:
-    return isinstance(value, ColumnElement | JsonPath) or hasattr(value, "__clause_element__")
+    return isinstance(value, ColumnElement | Deferred) or hasattr(value, "__clause_element__")
 
 
 def _call(name: str, args: list[Any]) -> Any:
-    args = [a.typed("") if isinstance(a, JsonPath) else a for a in args]
+    args = [concrete(a) for a in args]
     want = 1 if name in ("tolower", "toupper") else 2
     if len(args) != want:
         raise _error(f"{name} takes {want} argument(s)")
@@ -259,4 +303,5 @@ def compile_filter(text: str, resolve: Resolver) -> ColumnElement[bool]:
     return expr
 
 
-__all__ = ["JsonPath", "compile_filter", "null", "tokenize"]
+__all__ = ["Deferred", "JsonPath", "Null", "compare", "compile_filter", "concrete", "condition",
+           "tokenize"]

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import False_, True_
 
 from vntwin.errors import ValidationError
 from vntwin.live.models import (
@@ -27,7 +28,8 @@ from vntwin.live.models import (
     StaThing,
     StaThingLocation,
 )
-from vntwin.live.sta_filter import JsonPath
+from vntwin.live.sta_filter import Deferred, JsonPath, Null
+from vntwin.live.sta_sql import json_any_text, json_bool, json_number, json_text
 
 OBSERVATION_TYPES = {
     "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement": "number",
@@ -37,6 +39,38 @@ OBSERVATION_TYPES = {
     "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Observation": "any",
 }
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+
+
+class ResultPath(Deferred):
+    """An Observation's ``result``: numbers, counts and booleans are kept in ``result_num``
+    (booleans as 1.0 and 0.0), categories and other values as JSON in ``result_json``. A
+    text literal is compared with text results, a number with numeric ones, wherever
+    they are kept, so one filter reads the same on SQLite and PostgreSQL.
+    """
+
+    def typed(self, other: Any) -> Any:
+        """Text, number or boolean (as a number), as ``other`` is."""
+        num, raw = StaObservation.result_num, StaObservation.result_json
+        if isinstance(other, bool | True_ | False_):
+            return func.coalesce(num, json_bool(raw))
+        if isinstance(other, Null):
+            return func.coalesce(cast(num, String), json_any_text(raw))
+        if isinstance(other, str) or (isinstance(other, ColumnElement)
+                                      and isinstance(other.type, String)):
+            return json_text(raw)
+        return func.coalesce(num, json_number(raw))
+
+    def literal(self, other: Any) -> Any:
+        """A boolean literal as the number it is kept as."""
+        if isinstance(other, bool):
+            return 1.0 if other else 0.0
+        if isinstance(other, True_ | False_):
+            return 1.0 if isinstance(other, True_) else 0.0
+        return other
+
+    def order_keys(self) -> list[Any]:
+        """Numbers first by value, then text results by text."""
+        return [self.typed(0), self.typed("")]
 
 
 def iso(value: datetime | None) -> str | None:
@@ -137,7 +171,7 @@ SETS: dict[str, EntitySet] = {
     "Observations": EntitySet(
         "Observations", StaObservation,
         {"phenomenonTime": StaObservation.phenomenon_time,
-         "resultTime": StaObservation.result_time, "result": StaObservation.result_num},
+         "resultTime": StaObservation.result_time, "result": ResultPath()},
         ("parameters",),
         {"Datastream": Nav("Datastreams", False,
                            lambda o: StaDatastream.id == o.datastream_id,

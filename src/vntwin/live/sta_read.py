@@ -7,16 +7,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vntwin.errors import NotFound, ValidationError
-from vntwin.live.sta_filter import JsonPath, compile_filter
+from vntwin.live.sta_filter import compile_filter, concrete
 from vntwin.live.sta_model import SETS, EntitySet, dictize, resolver
 
 DEFAULT_TOP = 100
@@ -143,9 +145,10 @@ def _order(entity_set: EntitySet, opts: Options) -> list[Any]:
             column = entity_set.column(prop)
         except ValidationError:
             raise _bad("$orderby", f"{entity_set.name} cannot be ordered by {prop!r}") from None
-        if isinstance(column, JsonPath):
-            column = column.element.as_string()
-        order.append(column.desc() if desc else column.asc())
+        keys = column.order_keys() if hasattr(column, "order_keys") else [column]
+        for key in keys:
+            key = concrete(key)
+            order.append(key.desc() if desc else key.asc())
     order.append(entity_set.model.id.asc())
     return order
 
@@ -183,6 +186,25 @@ def _shape(session: Session, set_name: str, rows: list[Any], opts: Options,
     return bodies
 
 
+@contextmanager
+def _refused_as_bad(session: Session, opts: Options) -> Iterator[None]:
+    """A statement the database refuses because of the ``$filter`` (a text compared with
+    a number, a division by zero) is the request's fault: a 400 naming it, not a 500.
+    Failures of the database itself (connection lost) still raise.
+    """
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        down = isinstance(exc, DBAPIError) and (exc.connection_invalidated or (
+            isinstance(exc, OperationalError)
+            and session.get_bind().dialect.name != "sqlite"))
+        if opts.filter is None or down or isinstance(exc, InterfaceError):
+            raise
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        raise _bad("$filter", f"the database cannot evaluate {opts.filter!r}: {reason}"
+                   ) from None
+
+
 def _page(session: Session, set_name: str, opts: Options, root: str,
           where: ColumnElement[bool] | None) -> dict[str, Any]:
     entity_set = SETS[set_name]
@@ -192,10 +214,12 @@ def _page(session: Session, set_name: str, opts: Options, root: str,
     if opts.filter:
         query = query.where(_condition(entity_set, opts.filter))
     out: dict[str, Any] = {}
-    if opts.count:
-        out["@iot.count"] = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = list(session.scalars(query.order_by(*_order(entity_set, opts))
-                                .limit(opts.top).offset(opts.skip)))
+    with _refused_as_bad(session, opts):
+        if opts.count:
+            out["@iot.count"] = session.scalar(select(func.count())
+                                               .select_from(query.subquery()))
+        rows = list(session.scalars(query.order_by(*_order(entity_set, opts))
+                                    .limit(opts.top).offset(opts.skip)))
     out["value"] = _shape(session, set_name, rows, opts, root)
     return out
 
