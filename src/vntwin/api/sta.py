@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from vntwin.api.live_common import caller, root_url, service
@@ -28,7 +28,7 @@ from vntwin.errors import (
     ValidationError,
     VntwinError,
 )
-from vntwin.live import sta_read
+from vntwin.live import sta_path, sta_read
 from vntwin.live.ingest import Incoming, Outcome
 from vntwin.live.sta_create import Writer, create
 from vntwin.live.sta_model import SETS, dictize
@@ -84,7 +84,7 @@ def router() -> APIRouter:
             cat: Catalog = request.app.state.catalog
 
             def work() -> Any:
-                opts = sta_read.parse_options(_params(request))
+                opts = sta_read.parse_options(_params(request))  # a 400 before any query
                 with cat.read() as session:
                     return fn(session, opts, root_url(request), request, **kwargs)
 
@@ -94,49 +94,68 @@ def router() -> APIRouter:
                 return problem(exc)
         return handler
 
+    path_handler = read(_path)
     for set_name in SETS:
-        _add_reads(api, set_name, read)
+        _add_reads(api, set_name, read, path_handler)
         if set_name == "Observations":
             _add_observation_posts(api)
         else:
             _add_create(api, set_name)
+
+    async def get_other(request: Request, rest: str) -> Any:
+        return await path_handler(request, rest=rest)
+
+    api.add_api_route("/{rest:path}", get_other, methods=["GET"], include_in_schema=False,
+                      operation_id="sta_other")  # a problem+json 404 for any other path
     return api
 
 
-def _add_reads(api: APIRouter, set_name: str, read: Any) -> None:
+def _path(session: Any, opts: Any, root: str, request: Request, rest: str) -> Any:
+    found = sta_path.get(session, rest, opts, root, _url(request), _params(request))
+    if isinstance(found, sta_path.PlainValue):
+        if found.text is None:
+            return Response(status_code=204)
+        return PlainTextResponse(found.text)
+    return found
+
+
+def _add_reads(api: APIRouter, set_name: str, read: Any, path_handler: Any) -> None:
     def listing(session: Any, opts: Any, root: str, request: Request) -> Any:
-        url = str(request.url).split("?")[0]
-        return sta_read.collection(session, set_name, opts, root, url, _params(request))
+        return sta_read.collection(session, set_name, opts, root, _url(request),
+                                   _params(request))
 
-    def one(session: Any, opts: Any, root: str, request: Request, entity_id: int) -> Any:
-        return sta_read.entity(session, set_name, entity_id, opts, root)
-
-    def nav(session: Any, opts: Any, root: str, request: Request, entity_id: int,
-            nav_name: str) -> Any:
-        url = str(request.url).split("?")[0]
-        return sta_read.navigate(session, set_name, entity_id, nav_name, opts, root, url,
-                                 _params(request))
-
-    list_handler, one_handler, nav_handler = read(listing), read(one), read(nav)
+    list_handler = read(listing)
 
     async def get_list(request: Request) -> Any:
         return await list_handler(request)
 
-    async def get_one(request: Request, entity_id: int) -> Any:
-        return await one_handler(request, entity_id=entity_id)
+    async def get_refs(request: Request) -> Any:
+        return await path_handler(request, rest=f"{set_name}/$ref")
 
-    async def get_nav(request: Request, entity_id: int, nav_name: str) -> Any:
-        return await nav_handler(request, entity_id=entity_id, nav_name=nav_name)
+    async def get_one(request: Request, entity_id: str) -> Any:
+        return await path_handler(request, rest=f"{set_name}({entity_id})")
 
+    async def get_path(request: Request, entity_id: str, rest: str) -> Any:
+        return await path_handler(request, rest=f"{set_name}({entity_id})/{rest}")
+
+    navs = ", ".join(SETS[set_name].navs)
     api.add_api_route(f"/{set_name}", get_list, methods=["GET"],
                       summary=f"{set_name}: a page of the collection",
                       operation_id=f"sta_list_{set_name}")
+    api.add_api_route(f"/{set_name}/$ref", get_refs, methods=["GET"],
+                      summary=f"{set_name}: the links of a page of the collection",
+                      operation_id=f"sta_refs_{set_name}")
     api.add_api_route(f"/{set_name}({{entity_id}})", get_one, methods=["GET"],
                       summary=f"One of the {set_name}", operation_id=f"sta_get_{set_name}")
-    api.add_api_route(f"/{set_name}({{entity_id}})/{{nav_name}}", get_nav, methods=["GET"],
-                      summary=f"Related entities of one of the {set_name} "
-                              f"({', '.join(SETS[set_name].navs)})",
-                      operation_id=f"sta_nav_{set_name}")
+    api.add_api_route(f"/{set_name}({{entity_id}})/{{rest:path}}", get_path, methods=["GET"],
+                      summary=f"Below one of the {set_name}: a navigation property ({navs}), "
+                              "followed through any number of levels, a property, its "
+                              "$value, or the $ref links",
+                      operation_id=f"sta_path_{set_name}")
+
+
+def _url(request: Request) -> str:
+    return str(request.url).split("?")[0]
 
 
 def _created(request: Request, set_name: str, body: dict[str, Any]) -> JSONResponse:
@@ -200,8 +219,12 @@ def _add_observation_posts(api: APIRouter) -> None:
     async def post_observation(request: Request) -> Any:
         return await store(request, None)
 
-    async def post_stream_observation(request: Request, entity_id: int) -> Any:
-        return await store(request, entity_id)
+    async def post_stream_observation(request: Request, entity_id: str) -> Any:
+        try:
+            stream_id = sta_path.parse_id(entity_id)
+        except VntwinError as exc:
+            return problem(exc)
+        return await store(request, stream_id)
 
     api.add_api_route("/Observations", post_observation, methods=["POST"], status_code=201,
                       summary="Create an Observation (Datastream given in the body)",

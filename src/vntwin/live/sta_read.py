@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from vntwin.errors import NotFound, ValidationError
 from vntwin.live.sta_filter import compile_filter, concrete
-from vntwin.live.sta_model import SETS, EntitySet, dictize, resolver
+from vntwin.live.sta_model import SETS, EntitySet, dictize, resolver, self_link
 
 DEFAULT_TOP = 100
 MAX_TOP = 10_000
@@ -206,7 +206,7 @@ def _refused_as_bad(session: Session, opts: Options) -> Iterator[None]:
 
 
 def _page(session: Session, set_name: str, opts: Options, root: str,
-          where: ColumnElement[bool] | None) -> dict[str, Any]:
+          where: ColumnElement[bool] | None, refs: bool = False) -> dict[str, Any]:
     entity_set = SETS[set_name]
     query = select(entity_set.model)
     if where is not None:
@@ -220,15 +220,20 @@ def _page(session: Session, set_name: str, opts: Options, root: str,
                                                .select_from(query.subquery()))
         rows = list(session.scalars(query.order_by(*_order(entity_set, opts))
                                     .limit(opts.top).offset(opts.skip)))
-    out["value"] = _shape(session, set_name, rows, opts, root)
+    if refs:  # $ref: the links alone
+        out["value"] = [{"@iot.selfLink": self_link(root, set_name, r.id)} for r in rows]
+    else:
+        out["value"] = _shape(session, set_name, rows, opts, root)
     return out
 
 
 def collection(session: Session, set_name: str, opts: Options, root: str,
                url: str | None = None, params: Mapping[str, str] | None = None,
-               where: ColumnElement[bool] | None = None) -> dict[str, Any]:
-    """One page of a collection; ``url`` and ``params`` build ``@iot.nextLink``."""
-    page = _page(session, set_name, opts, root, where)
+               where: ColumnElement[bool] | None = None, refs: bool = False) -> dict[str, Any]:
+    """One page of a collection (of its links alone with ``refs``); ``url`` and ``params``
+    build ``@iot.nextLink``.
+    """
+    page = _page(session, set_name, opts, root, where, refs)
     if url is not None and len(page["value"]) == opts.top and opts.top > 0:
         query = {**(params or {}), "$skip": str(opts.skip + opts.top), "$top": str(opts.top)}
         page["@iot.nextLink"] = f"{url}?{urlencode(query)}"
@@ -243,22 +248,13 @@ def get_row(session: Session, set_name: str, entity_id: int) -> Any:
     return row
 
 
+def shape_one(session: Session, set_name: str, row: Any, opts: Options,
+              root: str) -> dict[str, Any]:
+    """One row as STA JSON, with the expansions and selection of ``opts``."""
+    return _shape(session, set_name, [row], opts, root)[0]
+
+
 def entity(session: Session, set_name: str, entity_id: int, opts: Options,
            root: str) -> dict[str, Any]:
     """``Set(id)`` as STA JSON, with its expansions."""
-    return _shape(session, set_name, [get_row(session, set_name, entity_id)], opts, root)[0]
-
-
-def navigate(session: Session, set_name: str, entity_id: int, nav_name: str, opts: Options,
-             root: str, url: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """``Set(id)/Nav``: a collection for to-many, an entity for to-one properties."""
-    nav = SETS[set_name].navs.get(nav_name)
-    if nav is None:
-        raise NotFound(f"{set_name} have no navigation property {nav_name!r}")
-    row = get_row(session, set_name, entity_id)
-    if nav.many:
-        return collection(session, nav.target, opts, root, url, params, nav.related(row))
-    target = session.scalars(select(SETS[nav.target].model).where(nav.related(row))).first()
-    if target is None:
-        raise NotFound(f"{set_name}({entity_id})/{nav_name} does not exist")
-    return _shape(session, nav.target, [target], opts, root)[0]
+    return shape_one(session, set_name, get_row(session, set_name, entity_id), opts, root)
