@@ -21,6 +21,7 @@ def _stream(name: str, obs_type: str) -> dict[str, Any]:
     body = station(name, HANOI)["Datastreams"][0]
     body.update(name=name, observationType=obs_type, properties={})
     body["unitOfMeasurement"] = {"name": "category", "symbol": "", "definition": ""}
+    body["ObservedProperty"] = {"name": name, "definition": "", "description": name}
     return body
 
 

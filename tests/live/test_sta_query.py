@@ -51,3 +51,69 @@ def test_a_filter_the_database_refuses_is_a_400(client: TestClient,
         if r.status_code == 400:
             assert r.headers["content-type"] == "application/problem+json"
             assert "$filter" in r.json()["errors"], r.text
+
+
+def test_navigation_paths_of_any_depth(client: TestClient, stations: dict[str, str]) -> None:
+    assert _results(client, "Datastream/Thing/name eq 'Ninh Kiều'") == [7]
+    assert _results(client, "Datastream/Thing/Locations/name eq 'Ninh Kiều'") == [7]
+    assert _results(client, "Datastream/ObservedProperty/name eq 'PM2.5' and result lt 20"
+                    ) == [12.5, 7]
+    assert _ids(client, "Things", "Datastreams/name eq 'rain'") == [1]
+    assert _ids(client, "Things", "Datastreams/Observations/result gt 70") == [1]
+    assert _ids(client, "Locations", "Things/Datastreams/Observations/result eq 'good'") == [1]
+    assert _ids(client, "Things", "startswith(Datastreams/name, 'PM2.5 N')") == [2]
+    assert _ids(client, "Datastreams", "tolower(Thing/name) eq 'ninh kiều'") == [4]
+    assert _ids(client, "Datastreams", "length(Thing/name) add 1 eq length(name)") == []
+    assert _ids(client, "Datastreams", "Thing/@iot.id eq 2 or Sensor/id eq 99") == [4]
+    for flt, word in (("Datastream/Thing eq 1", "not a value"),
+                      ("Datastream/Thing/Datastreams/name eq 'x'", "comes back"),
+                      ("Datastream/Thing/nosuch eq 1", "no property"),
+                      ("concat(Datastreams/name, name) eq 'x'", "many")):
+        path = "Observations" if "Datastream/" in flt else "Things"
+        r = client.get(f"/sta/v1.1/{path}", params={"$filter": flt})
+        assert r.status_code == 400 and word in r.text, (flt, r.text)
+    # compared, a to-many path matches when any of its entities does
+    assert _ids(client, "Things", "Datastreams/name eq concat('PM2.5 ', name)") == [1, 2]
+
+
+def test_arithmetic(client: TestClient, stations: dict[str, str]) -> None:
+    assert _results(client, "result add 5 gt 60") == [80.25]
+    assert _results(client, "result sub 2 mul 3 eq 6.5") == [12.5]  # mul binds first
+    assert _results(client, "(result sub 2) mul 3 eq 159") == [55]
+    assert _results(client, "result div 2 eq 27.5") == [55]
+    assert _results(client, "result mod 2 eq 1 and Datastream/@iot.id ne 3") == [55, 7]
+    assert _results(client, "result mod 2 eq 0.5") == [12.5]
+    assert _results(client, "2 mul result gt 150 add 10") == [80.25]
+    r = client.get("/sta/v1.1/Observations", params={"$filter": "result div (1 sub 1) gt 1"})
+    assert r.status_code == 400 and "by zero" in r.text
+    r = client.get("/sta/v1.1/Observations", params={"$filter": "result add 'x' gt 1"})
+    assert r.status_code == 400 and "numbers" in r.text
+
+
+def test_date_math_and_string_functions(client: TestClient, stations: dict[str, str]) -> None:
+    at = "Datastream/@iot.id eq 1 and "
+    assert _results(client, at + "day(phenomenonTime) eq 2") == [80.25]
+    assert _results(client, at + "year(phenomenonTime) eq 2024 and month(phenomenonTime) eq 5"
+                    " and hour(phenomenonTime) eq 1") == [12.5]
+    assert _results(client, at + "minute(phenomenonTime) eq 45 and second(phenomenonTime) eq 10"
+                    ) == [80.25]
+    assert _results(client, at + "fractionalseconds(phenomenonTime) eq 0") == [12.5, 55, 80.25]
+    assert _results(client, at + "date(phenomenonTime) eq 2024-05-01") == [12.5, 55]
+    assert _results(client, at + "time(phenomenonTime) lt 02:00:00") == [12.5]
+    assert _results(client, at + "phenomenonTime ge 2024-05-02") == [80.25]
+    assert _results(client, at + "phenomenonTime lt now() and phenomenonTime gt mindatetime()"
+                    " and totaloffsetminutes(phenomenonTime) eq 0") == [12.5, 55, 80.25]
+    assert _results(client, at + "round(result) eq 13") == [12.5]  # half away from zero
+    assert _results(client, at + "floor(result) eq 80 and ceiling(result) eq 81") == [80.25]
+    assert _ids(client, "Things", "length(name) eq 9 and indexof(name, 'Kiều') eq 5") == [2]
+    assert _ids(client, "Things", "substring(name, 5) eq 'Kiều' and "
+                "substring(name, 0, 4) eq 'Ninh'") == [2]
+    assert _ids(client, "Things", "concat(concat(name, ' - '), description) eq "
+                "'Hoàn Kiếm - test station Hoàn Kiếm'") == [1]
+    assert _ids(client, "Things", "trim(concat(' ', name)) eq name and "
+                "startswith(toupper(name), 'HO')") == [1]  # SQLite folds ASCII only
+    for flt, word in (("nosuch(name) eq 1", "unsupported function"),
+                      ("year(phenomenonTime, 1) eq 1", "takes 1"),
+                      ("phenomenonTime gt 2024-13-01", "not a valid")):
+        r = client.get("/sta/v1.1/Observations", params={"$filter": flt})
+        assert r.status_code == 400 and word in r.text, (flt, r.text)

@@ -28,7 +28,7 @@ from vntwin.live.models import (
     StaThing,
     StaThingLocation,
 )
-from vntwin.live.sta_filter import Deferred, JsonPath, Null
+from vntwin.live.sta_expr import Deferred, JsonPath, Null
 from vntwin.live.sta_sql import json_any_text, json_bool, json_number, json_text
 
 OBSERVATION_TYPES = {
@@ -110,19 +110,25 @@ class EntitySet:
             return self.props[prop]
         head, _, key = prop.partition("/")
         if head in self.json_props and key:
-            return JsonPath(self.model.properties[key])
+            keys = tuple(key.split("/"))
+            return JsonPath(getattr(self.model, head)[keys if len(keys) > 1 else keys[0]])
         raise ValidationError({"$filter": [f"{self.name} have no property {prop!r}; known: "
                                            f"@iot.id, {', '.join(self.props)}"]})
 
 
-def _link_locations(thing: StaThing) -> ColumnElement[bool]:
+def _link_locations(thing: Any) -> ColumnElement[bool]:
+    """The Locations of ``thing`` (a row, or the Things table in a ``$filter`` subquery,
+    correlated to the query around it however deep).
+    """
     return StaLocation.id.in_(select(StaThingLocation.location_id)
-                              .where(StaThingLocation.thing_id == thing.id))
+                              .where(StaThingLocation.thing_id == thing.id)
+                              .correlate_except(StaThingLocation))
 
 
-def _link_things(location: StaLocation) -> ColumnElement[bool]:
+def _link_things(location: Any) -> ColumnElement[bool]:
     return StaThing.id.in_(select(StaThingLocation.thing_id)
-                           .where(StaThingLocation.location_id == location.id))
+                           .where(StaThingLocation.location_id == location.id)
+                           .correlate_except(StaThingLocation))
 
 
 SETS: dict[str, EntitySet] = {
@@ -177,80 +183,6 @@ SETS: dict[str, EntitySet] = {
                            lambda o: StaDatastream.id == o.datastream_id,
                            StaObservation.datastream_id)}),
 }
-
-
-def resolver(entity_set: EntitySet) -> Callable[[str], Any]:
-    """Resolves ``$filter`` paths, one level of to-one navigation included
-    (``Datastream/@iot.id``, ``ObservedProperty/name``, ``Thing/properties/kind``).
-    """
-    def resolve(path: str) -> Any:
-        head, _, rest = path.partition("/")
-        nav = entity_set.navs.get(head)
-        if nav is None:
-            if head == "parameters" and entity_set.name == "Observations" and rest:
-                return JsonPath(StaObservation.parameters[rest])
-            return entity_set.column(path)
-        if nav.many or not rest:
-            raise ValidationError({"$filter": [f"{head} can be filtered on only as "
-                                               f"{head}/<property> of a single entity"]})
-        target = SETS[nav.target]
-        if rest in ("id", "@iot.id"):
-            return nav.fk
-        inner = target.column(rest)
-        return _Related(nav.fk, target.model.id, inner)
-
-    return resolve
-
-
-class _Related(JsonPath):
-    """``Nav/prop`` compared to a value: ``fk IN (SELECT id FROM target WHERE prop op v)``.
-
-    Built as a JsonPath-like deferred object so the comparison knows its operand.
-    """
-
-    def __init__(self, fk: Any, target_id: Any, inner: Any) -> None:
-        super().__init__(None)
-        self.fk, self.target_id, self.inner = fk, target_id, inner
-
-    def typed(self, other: Any) -> Any:
-        inner = self.inner.typed(other) if isinstance(self.inner, JsonPath) else self.inner
-        return _RelatedColumn(self.fk, self.target_id, inner)
-
-
-class _RelatedColumn:
-    """Comparison operators produce the subquery condition."""
-
-    def __init__(self, fk: Any, target_id: Any, inner: Any) -> None:
-        self.fk, self.target_id, self.inner = fk, target_id, inner
-
-    def _wrap(self, cond: Any) -> Any:
-        return self.fk.in_(select(self.target_id).where(cond))
-
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
-        return self._wrap(self.inner == other)
-
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
-        return self._wrap(self.inner != other)
-
-    def __gt__(self, other: Any) -> Any:
-        return self._wrap(self.inner > other)
-
-    def __ge__(self, other: Any) -> Any:
-        return self._wrap(self.inner >= other)
-
-    def __lt__(self, other: Any) -> Any:
-        return self._wrap(self.inner < other)
-
-    def __le__(self, other: Any) -> Any:
-        return self._wrap(self.inner <= other)
-
-    def is_(self, other: Any) -> Any:
-        return self._wrap(self.inner.is_(other))
-
-    def is_not(self, other: Any) -> Any:
-        return self._wrap(self.inner.is_not(other))
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 # -- JSON shapes ---------------------------------------------------------------------------

@@ -18,8 +18,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session
 
 from vntwin.errors import NotFound, ValidationError
-from vntwin.live.sta_filter import compile_filter, concrete
-from vntwin.live.sta_model import SETS, EntitySet, dictize, resolver, self_link
+from vntwin.live.sta_expr import concrete
+from vntwin.live.sta_filter import compile_filter
+from vntwin.live.sta_model import SETS, EntitySet, dictize, self_link
+from vntwin.live.sta_resolve import resolver
 
 DEFAULT_TOP = 100
 MAX_TOP = 10_000
@@ -134,8 +136,8 @@ def _add_expand(opts: Options, item: str, depth: int) -> None:
     opts.expand[head] = parse_options(inner, depth + 1)
 
 
-def _condition(entity_set: EntitySet, text: str) -> ColumnElement[bool]:
-    return compile_filter(text, resolver(entity_set))
+def _condition(entity_set: EntitySet, text: str, session: Session) -> ColumnElement[bool]:
+    return compile_filter(text, resolver(entity_set, session))
 
 
 def _order(entity_set: EntitySet, opts: Options) -> list[Any]:
@@ -211,10 +213,10 @@ def _page(session: Session, set_name: str, opts: Options, root: str,
     query = select(entity_set.model)
     if where is not None:
         query = query.where(where)
-    if opts.filter:
-        query = query.where(_condition(entity_set, opts.filter))
     out: dict[str, Any] = {}
     with _refused_as_bad(session, opts):
+        if opts.filter:
+            query = query.where(_condition(entity_set, opts.filter, session))
         if opts.count:
             out["@iot.count"] = session.scalar(select(func.count())
                                                .select_from(query.subquery()))

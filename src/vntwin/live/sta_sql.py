@@ -87,6 +87,11 @@ json_any_text = portable(
 """Any non-null JSON value as text (NULL for JSON null or no value)."""
 
 
+index_of = portable("indexof", Integer(), lambda a, b: func.strpos(a, b) - 1,
+                    lambda a, b: func.instr(a, b) - 1)
+"""OData's 0-based ``indexof(text, part)``, -1 when absent."""
+
+
 # -- arithmetic ---------------------------------------------------------------------------
 def _lite_mod(a: Any, b: Any) -> Any:
     return a - b * cast(a / b, Integer)  # truncated division: the sign of a, as PostgreSQL
@@ -143,6 +148,6 @@ time_text = portable("time", String(), lambda x: func.to_char(_utc(x), "HH24:MI:
 """``time(t)`` as ``HH:MM:SS`` text."""
 
 
-__all__ = ["PARTS", "ceiling", "date_text", "floor", "fractional_seconds", "json_any_text",
-           "json_bool", "json_number", "json_text", "modulo", "portable", "round_",
-           "time_text"]
+__all__ = ["PARTS", "ceiling", "date_text", "floor", "fractional_seconds", "index_of",
+           "json_any_text", "json_bool", "json_number", "json_text", "modulo", "portable",
+           "round_", "time_text"]
