@@ -117,3 +117,38 @@ def test_date_math_and_string_functions(client: TestClient, stations: dict[str, 
                       ("phenomenonTime gt 2024-13-01", "not a valid")):
         r = client.get("/sta/v1.1/Observations", params={"$filter": flt})
         assert r.status_code == 400 and word in r.text, (flt, r.text)
+
+
+HANOI_BOX = "geography'POLYGON((105.8 21.0, 105.9 21.0, 105.9 21.1, 105.8 21.1, 105.8 21.0))'"
+
+
+def test_spatial_functions(client: TestClient, stations: dict[str, str]) -> None:
+    assert _ids(client, "Locations", f"st_within(location, {HANOI_BOX})") == [1]
+    assert _ids(client, "Locations", f"geo.intersects(location, {HANOI_BOX})") == [1]
+    assert _ids(client, "Locations", f"st_contains({HANOI_BOX}, location)") == [1]
+    assert _ids(client, "Locations", f"st_disjoint(location, {HANOI_BOX})") == [2]
+    assert _ids(client, "Locations", f"not st_intersects(location, {HANOI_BOX})") == [2]
+    assert _ids(client, "Locations", f"st_relate(location, {HANOI_BOX}, 'T*F**F***')") == [1]
+    # Hoàn Kiếm Lake to the Opera House: about 800 m; Hà Nội to Cần Thơ: about 1,260 km
+    opera = "geography'SRID=4326;POINT(105.8577 21.0243)'"
+    assert _ids(client, "Locations", f"geo.distance(location, {opera}) lt 1000") == [1]
+    assert _ids(client, "Locations", f"geo.distance(location, {opera}) gt 1000") == [2]
+    assert _ids(client, "Locations", f"geo.distance(location, {opera}) gt 1200000 and "
+                f"geo.distance(location, {opera}) lt 1300000") == [2]
+    assert _ids(client, "Locations", "geo.length(location) eq 0") == [1, 2]  # points
+    # through navigation paths, with the other options
+    assert _ids(client, "Things", f"st_within(Locations/location, {HANOI_BOX})") == [1]
+    assert _results(client, f"geo.distance(Datastream/Thing/Locations/location, {opera}) lt "
+                    "1000 and result gt 50") == [55, 80.25]
+    counted = client.get("/sta/v1.1/Datastreams", params={
+        "$filter": f"st_within(Thing/Locations/location, {HANOI_BOX})", "$count": "true",
+        "$top": "2"}).json()
+    assert counted["@iot.count"] == 3 and len(counted["value"]) == 2
+    for flt, word in (("st_within(location, geography'POINT(1)')", "not valid WKT"),
+                      ("st_within(location, geography'SRID=3405;POINT(1 2)')", "SRID"),
+                      ("st_within(name, name)", "not two properties"),
+                      ("location eq 1", "spatial functions"),
+                      (f"geo.distance(location, {opera}) lt 'far'", "number"),
+                      (f"st_relate(location, {HANOI_BOX}, 'x')", "DE-9IM")):
+        r = client.get("/sta/v1.1/Locations", params={"$filter": flt})
+        assert r.status_code == 400 and word in r.text, (flt, r.text)

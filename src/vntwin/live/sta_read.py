@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from vntwin.errors import NotFound, ValidationError
 from vntwin.live.sta_expr import concrete
 from vntwin.live.sta_filter import compile_filter
+from vntwin.live.sta_geo import read_literal
 from vntwin.live.sta_model import SETS, EntitySet, dictize, self_link
 from vntwin.live.sta_resolve import resolver
 
@@ -137,7 +138,7 @@ def _add_expand(opts: Options, item: str, depth: int) -> None:
 
 
 def _condition(entity_set: EntitySet, text: str, session: Session) -> ColumnElement[bool]:
-    return compile_filter(text, resolver(entity_set, session))
+    return compile_filter(text, resolver(entity_set, session), read_literal)
 
 
 def _order(entity_set: EntitySet, opts: Options) -> list[Any]:

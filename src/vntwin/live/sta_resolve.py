@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from vntwin.live.sta_expr import Deferred, binary, concrete, condition, error, fit
+from vntwin.live.sta_geo import LocationGeometry
 from vntwin.live.sta_model import SETS, EntitySet, Nav
 
 MAX_PATH = 6
@@ -80,6 +81,8 @@ def _resolve(entity_set: EntitySet, parts: list[str], seen: tuple[str, ...],
     head = parts[0]
     nav = entity_set.navs.get(head)
     if nav is None:
+        if entity_set.name == "Locations" and parts == ["location"]:
+            return LocationGeometry(session)
         return entity_set.column("/".join(parts))
     if len(parts) == 1:
         raise error(f"{head} is an entity, not a value: name one of its properties "
