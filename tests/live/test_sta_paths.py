@@ -79,3 +79,19 @@ def test_an_id_that_is_not_a_number_is_a_400(client: TestClient,
     r = client.post(f"{STA}/Datastreams(abc)/Observations", headers=stations,
                     json={"result": 1})
     assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_next_link_of_an_expanded_collection_keeps_the_query(
+        client: TestClient, stations: dict[str, str]) -> None:
+    expand = ("Observations($top=1;$orderby=result desc;$filter=result lt 80;$count=true;"
+              "$select=result,phenomenonTime;$expand=Datastream($select=name))")
+    stream = client.get(f"{STA}/Datastreams(1)", params={"$expand": expand}).json()
+    assert [o["result"] for o in stream["Observations"]] == [55]
+    assert stream["Observations@iot.count"] == 2
+    following = client.get(stream["Observations@iot.nextLink"]).json()
+    assert [o["result"] for o in following["value"]] == [12.5]  # the next of the same query
+    assert set(following["value"][0]) == {"result", "phenomenonTime", "Datastream"}
+    assert following["value"][0]["Datastream"] == {"name": "PM2.5 Hoàn Kiếm"}
+    assert following["@iot.count"] == 2
+    assert "@iot.nextLink" in following  # a full page: there may be more
+    assert client.get(following["@iot.nextLink"]).json()["value"] == []

@@ -117,6 +117,33 @@ def parse_options(params: Mapping[str, str], depth: int = 0) -> Options:
     return opts
 
 
+def to_params(opts: Options) -> dict[str, str]:
+    """The query options that give ``opts`` again (the inverse of ``parse_options``), so a
+    next link repeats the whole query, not only its paging.
+    """
+    out = {"$top": str(opts.top)}
+    if opts.skip:
+        out["$skip"] = str(opts.skip)
+    if opts.count:
+        out["$count"] = "true"
+    if opts.orderby:
+        out["$orderby"] = ",".join(f"{p} desc" if desc else p for p, desc in opts.orderby)
+    if opts.filter is not None:
+        out["$filter"] = opts.filter
+    if opts.select is not None:
+        out["$select"] = ",".join(opts.select)
+    if opts.expand:
+        out["$expand"] = ",".join(_expand_item(name, sub) for name, sub in opts.expand.items())
+    return out
+
+
+def _expand_item(name: str, sub: Options) -> str:
+    inner = {k: v for k, v in to_params(sub).items() if (k, v) != ("$top", str(DEFAULT_TOP))}
+    if not inner:
+        return name
+    return f"{name}({';'.join(f'{k}={v}' for k, v in inner.items())})"
+
+
 def _add_expand(opts: Options, item: str, depth: int) -> None:
     name, paren, rest = item.partition("(")
     name = name.strip()
@@ -172,10 +199,10 @@ def _shape(session: Session, set_name: str, rows: list[Any], opts: Options,
                 body[nav_name] = page["value"]
                 if "@iot.count" in page:
                     body[f"{nav_name}@iot.count"] = page["@iot.count"]
-                if len(page["value"]) == sub.top:
+                if len(page["value"]) == sub.top and sub.top > 0:
+                    following = {**to_params(sub), "$skip": str(sub.skip + sub.top)}
                     body[f"{nav_name}@iot.nextLink"] = (
-                        f"{body['@iot.selfLink']}/{nav_name}?"
-                        + urlencode({"$top": sub.top, "$skip": sub.skip + sub.top}))
+                        f"{body['@iot.selfLink']}/{nav_name}?{urlencode(following)}")
             else:
                 target = session.scalars(select(SETS[nav.target].model)
                                          .where(nav.related(row))).first()
