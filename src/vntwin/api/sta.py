@@ -32,6 +32,7 @@ from vntwin.live import sta_path, sta_read
 from vntwin.live.ingest import Incoming, Outcome
 from vntwin.live.sta_create import Writer, create
 from vntwin.live.sta_model import SETS, dictize
+from vntwin.live.sta_observe import FEATURE_REFUSED, ObservationRefused, count_refused, store_nested
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
@@ -42,6 +43,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation",
 ]
 MAX_BODY = 1024 * 1024
+DEEP = {"Things": " (deep insert of Locations, Datastreams and their Observations)",
+        "Locations": " (deep insert of Things)",
+        "Datastreams": " (deep insert of its Thing, Sensor, ObservedProperty, Observations)"}
 
 
 async def _json(request: Request) -> Any:
@@ -171,23 +175,29 @@ def _add_create(api: APIRouter, set_name: str) -> None:
                 raise NotAuthorized("creating SensorThings entities needs a source token "
                                     "(vntwin live source create) or a sysadmin's API token")
             data = await _json(request)
+            ingestor = service(request).ingestor
 
             def work() -> dict[str, Any]:
-                writer = Writer(who.source, cat.settings)
+                def store(session: Any, items: list[Any]) -> None:
+                    store_nested(session, ingestor, who.source, items)
+
+                writer = Writer(who.source, cat.settings, store)
                 with cat.sessions() as session, session.begin():
                     row = create(session, writer, set_name, data)
                     return dictize(session, set_name, [row], root_url(request))[0]
 
-            body = await run_in_threadpool(work)
-            service(request).ingestor.streams.invalidate()
+            try:
+                body = await run_in_threadpool(work)
+            except ObservationRefused as refused:  # rolled back; counted for its source
+                await run_in_threadpool(count_refused, ingestor, refused)
+                raise
+            ingestor.streams.invalidate()
             return _created(request, set_name, body)
         except VntwinError as exc:
             return problem(exc)
 
     api.add_api_route(f"/{set_name}", post, methods=["POST"], status_code=201,
-                      summary=f"Create one of the {set_name}"
-                              + (" (deep insert of Locations and Datastreams)"
-                                 if set_name == "Things" else ""),
+                      summary=f"Create one of the {set_name}" + DEEP.get(set_name, ""),
                       operation_id=f"sta_create_{set_name}")
 
 
@@ -200,6 +210,8 @@ def _add_observation_posts(api: APIRouter) -> None:
                 raise NotAuthorized("sending observations needs the source's token "
                                     "(Authorization: vls_...)")
             data = await _json(request)
+            if isinstance(data, dict) and "FeatureOfInterest" in data:
+                raise ValidationError({"FeatureOfInterest": [FEATURE_REFUSED]})
             live = service(request)
             outcome = (await run_in_threadpool(live.ingestor.submit,
                                                [Incoming(data, stream_id, who.source)]))[0]

@@ -1,18 +1,20 @@
 """Creating SensorThings entities with POST, deep insert included (STA 1.1 section 10.2).
 
 A Thing may carry new or linked (``{"@iot.id": n}``) Locations and new Datastreams, each
-with a new or linked Sensor and ObservedProperty; a Datastream may link its Thing. The
-whole request is one transaction: any error leaves nothing behind. Entities belong to
-the source whose token created them; a source may link only its own Things and
-Locations (Sensors and ObservedProperties are shared vocabulary). A catalogue sysadmin
-may link anything. Observations are not created here but through the ingest path
-(``vntwin.live.ingest``), which validates, deduplicates and counts them.
+with a new or linked Sensor and ObservedProperty, and with new Observations; a Location
+may carry new or linked Things; a Datastream may link or create its Thing. The whole
+request is one transaction: any error leaves nothing behind. Entities belong to the
+source whose token created them; a source may link only its own Things and Locations
+(Sensors and ObservedProperties are shared vocabulary). A catalogue sysadmin may link
+anything. Observations are checked and stored by ``Writer.store``
+(``vntwin.live.sta_observe``), with the same checks and counters as the ingest path.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,11 +35,31 @@ from vntwin.settings import Settings
 
 
 @dataclass(frozen=True)
+class Pending:
+    """An Observation nested in a new Datastream: the Datastream, the Observation's JSON
+    and where it was in the request (for error messages).
+    """
+
+    stream: StaDatastream
+    body: Any
+    path: str
+
+
+StoreObservations = Callable[[Session, list[Pending]], Any]
+
+
+@dataclass(frozen=True)
 class Writer:
-    """Who creates: a source (by its token) or a catalogue sysadmin (``source`` None)."""
+    """Who creates: a source (by its token) or a catalogue sysadmin (``source`` None).
+
+    ``store`` stores Observations nested in new Datastreams, in the same transaction
+    (``vntwin.live.sta_observe.store_nested``); without it they are refused.
+    """
 
     source: SourceInfo | None
     settings: Settings
+    store: StoreObservations | None = None
+    pending: list[Pending] = field(default_factory=list)
 
     @property
     def source_id(self) -> int | None:
@@ -104,12 +126,16 @@ def create_location(session: Session, writer: Writer, body: Any, path: str = "")
                       source_id=writer.source_id)
     session.add(row)
     session.flush()
-    for i, thing in enumerate(body.get("Things") or []):
-        ident = _link_id(_object(thing, f"{path}Things[{i}]"))
-        if ident is None:
-            raise ValidationError({f"{path}Things[{i}]": ["link an existing Thing by @iot.id"]})
-        _owned(session, writer, StaThing, ident, f"{path}Things[{i}]")
-        session.add(StaThingLocation(thing_id=ident, location_id=row.id))
+    things = body.get("Things") or []
+    if not isinstance(things, list):
+        raise ValidationError({f"{path}Things": ["must be a list"]})
+    for i, thing in enumerate(things):
+        tpath = f"{path}Things[{i}]"
+        ident = _link_id(_object(thing, tpath))
+        linked = _owned(session, writer, StaThing, ident, tpath) if ident is not None \
+            else create_thing(session, writer, thing, f"{tpath}/")
+        session.add(StaThingLocation(thing_id=linked.id, location_id=row.id))
+    session.flush()
     return row
 
 
@@ -169,10 +195,13 @@ def create_datastream(session: Session, writer: Writer, body: Any, path: str = "
     prop = _linked_or_new(session, writer, body.get("ObservedProperty"),
                           f"{path}ObservedProperty", StaObservedProperty,
                           create_observed_property, shared=True)
-    if body.get("Observations"):
+    observations = body.get("Observations") or []
+    if not isinstance(observations, list):
+        raise ValidationError({f"{path}Observations": ["must be a list"]})
+    if observations and writer.store is None:
         raise ValidationError({f"{path}Observations": [
-            "create Observations by POST to the Datastream's Observations (or MQTT) once "
-            "it exists, so that they are validated and counted like every other"]})
+            "Observations cannot be created with this Datastream here: send them to its "
+            "Observations once it exists"]})
     props = _props(body, path)
     valid = (props or {}).get("validRange")
     if valid is not None and not (isinstance(valid, list) and len(valid) == 2
@@ -188,6 +217,8 @@ def create_datastream(session: Session, writer: Writer, body: Any, path: str = "
                         observed_property_id=prop.id, source_id=writer.source_id)
     session.add(row)
     session.flush()
+    writer.pending.extend(Pending(row, obs, f"{path}Observations[{i}]")
+                          for i, obs in enumerate(observations))
     return row
 
 
@@ -229,8 +260,15 @@ CREATORS = {
 
 
 def create(session: Session, writer: Writer, set_name: str, body: Any) -> Any:
-    """Create an entity of ``set_name`` from its JSON body; returns the row."""
+    """Create an entity of ``set_name`` from its JSON body, with everything nested in it
+    (Observations of new Datastreams included, by ``writer.store``); returns the row.
+    """
     creator = CREATORS.get(set_name)
     if creator is None:
         raise ValidationError({"entity": [f"{set_name} cannot be created here"]})
-    return creator(session, writer, body)
+    row = creator(session, writer, body)
+    if writer.pending and writer.store is not None:
+        pending = list(writer.pending)
+        writer.pending.clear()
+        writer.store(session, pending)
+    return row
