@@ -17,6 +17,7 @@ from vntwin.catalog.service import Catalog
 from vntwin.catalog.users import user_create
 from vntwin.live import alerts
 from vntwin.live.ingest import Incoming, Ingestor, load_streams
+from vntwin.live.models import AlertRule, StaDatastream
 from vntwin.testing import live_server
 
 
@@ -132,3 +133,33 @@ def test_rate_and_no_data_rules(cat: Catalog) -> None:
             assert exc.errors
         else:
             raise AssertionError(f"accepted {bad}")
+
+
+def test_no_data_for_a_datastream_that_never_sent(cat: Catalog) -> None:
+    source, _ = make_source(cat, "im-lang")
+    stream = make_station(cat, source)
+    rule = alerts.create_rule(cat, {"name": "chưa kết nối", "kind": "no_data",
+                                    "datastream_id": stream, "minutes": 30})
+    streams = load_streams(cat)
+    now = datetime.now(UTC)
+    assert alerts.check_no_data(cat, streams, now + timedelta(minutes=20)) == 0
+    assert alerts.check_no_data(cat, streams, now + timedelta(minutes=31)) == 1
+    raised = alerts.list_alerts(cat)["alerts"]
+    assert raised[0]["observed_at"] is None and "has sent nothing yet" in raised[0]["message"]
+    Ingestor(cat).submit([Incoming({"phenomenonTime": now_iso(-1), "result": 5}, stream)])
+    assert alerts.list_alerts(cat)["alerts"] == []  # its first value resolves it
+
+    # counted from the later of the rule's and the datastream's creation
+    quiet = make_station(cat, source, "Ba Đình")
+    with cat.sessions() as session, session.begin():
+        session.get(StaDatastream, quiet).created = now - timedelta(hours=2)
+        session.get(AlertRule, rule["id"]).created = now - timedelta(minutes=10)
+        session.get(AlertRule, rule["id"]).datastream_id = quiet
+    streams = load_streams(cat)
+    assert alerts.check_no_data(cat, streams, now) == 0  # the rule is 10 min old
+    assert alerts.check_no_data(cat, streams, now + timedelta(minutes=21)) == 1
+    with cat.sessions() as session, session.begin():
+        session.get(StaDatastream, quiet).created = now
+        session.get(AlertRule, rule["id"]).created = now - timedelta(hours=2)
+    assert alerts.check_no_data(cat, streams, now + timedelta(minutes=20)) == 0  # resolved
+    assert alerts.list_alerts(cat)["alerts"] == []

@@ -189,13 +189,16 @@ def _condition(rule: AlertRule, item: Update) -> tuple[bool, float | None]:
     return False, None  # no_data: fresh data never raises it
 
 
-def _message(rule: AlertRule, stream: StreamInfo, value: float | None) -> str:
+def _message(rule: AlertRule, stream: StreamInfo, value: float | None,
+             observed_at: datetime | None = None) -> str:
     unit = stream.unit_symbol
     if rule.kind == "threshold":
         return f"{rule.name}: {stream.name} = {value:g} {unit} ({rule.operator} {rule.limit:g})"
     if rule.kind == "rate":
         return (f"{rule.name}: {stream.name} changes {value:+.3g} {unit}/h "
                 f"({rule.operator} {rule.limit:g})")
+    if observed_at is None:
+        return f"{rule.name}: {stream.name} has sent nothing yet ({rule.minutes:g} min)"
     return f"{rule.name}: {stream.name} sent nothing for {rule.minutes:g} min"
 
 
@@ -216,7 +219,8 @@ def _raise(session: Session, rule: AlertRule, stream: StreamInfo, value: float |
     if key in open_now:
         return
     alert = Alert(rule_id=rule.id, datastream_id=stream.id, open_key=f"{rule.id}:{stream.id}",
-                  state="open", severity=rule.severity, message=_message(rule, stream, value),
+                  state="open", severity=rule.severity,
+                  message=_message(rule, stream, value, observed_at),
                   value=value, observed_at=observed_at, raised_at=utcnow(),
                   province_code=stream.province_code, commune_code=stream.commune_code)
     nested = session.begin_nested()  # another process may have raised it a moment ago
@@ -267,7 +271,13 @@ def evaluate(session: Session, updates: list[Update]) -> None:
 
 def check_no_data(cat: Catalog, streams: dict[int, StreamInfo],
                   now: datetime | None = None) -> int:
-    """Raise (or resolve) ``no_data`` alerts; returns how many were raised."""
+    """Raise (or resolve) ``no_data`` alerts; returns how many were raised.
+
+    A datastream is silent when its newest observation is older than the rule's
+    ``minutes``; one that has never sent anything is silent once ``minutes`` have passed
+    since it or the rule was created, whichever is later (a sensor that never came
+    online is the first thing an operations centre should hear about).
+    """
     now = now or utcnow()
     raised = 0
     with cat.sessions() as session, session.begin():
@@ -275,21 +285,31 @@ def check_no_data(cat: Catalog, streams: dict[int, StreamInfo],
             AlertRule.enabled.is_(True), AlertRule.kind == "no_data")))
         if not rules:
             return 0
+        watched = [(r, s) for r in rules for s in streams.values() if applies(r, s)]
+        if not watched:
+            return 0
+        ids = list({s.id for _, s in watched})
         latest = dict(session.execute(select(LiveLatest.datastream_id,
-                                             LiveLatest.phenomenon_time)).all())
-        watched = [(r, s) for r in rules for s in streams.values()
-                   if s.id in latest and applies(r, s)]
-        open_now = _open_alerts(session, {r.id for r, _ in watched},
-                                {s.id for _, s in watched})
+                                             LiveLatest.phenomenon_time)
+                                      .where(LiveLatest.datastream_id.in_(ids))).all())
+        created = dict(session.execute(select(StaDatastream.id, StaDatastream.created)
+                                       .where(StaDatastream.id.in_(ids))).all())
+        open_now = _open_alerts(session, {r.id for r, _ in watched}, ids)
         for rule, stream in watched:
-            silent = now - latest[stream.id] > timedelta(minutes=rule.minutes or 0)
+            last = latest.get(stream.id)
+            since = last if last is not None else _later(rule.created, created.get(stream.id))
+            silent = now - since > timedelta(minutes=rule.minutes or 0)
             key = (rule.id, stream.id)
             if silent and key not in open_now:
-                _raise(session, rule, stream, None, latest[stream.id], open_now)
+                _raise(session, rule, stream, None, last, open_now)
                 raised += 1
             elif not silent and key in open_now:
                 _resolve(session, open_now.pop(key))
     return raised
+
+
+def _later(rule_created: datetime, stream_created: datetime | None) -> datetime:
+    return rule_created if stream_created is None else max(rule_created, stream_created)
 
 
 # -- reading and acknowledging ------------------------------------------------------------

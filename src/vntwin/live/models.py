@@ -131,6 +131,7 @@ class StaDatastream(Base):
     observed_property_id: Mapped[int] = mapped_column(ForeignKey("sta_observed_property.id"),
                                                       index=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("live_source.id"), nullable=True)
+    created: Mapped[datetime | None] = mapped_column(default=utcnow, nullable=True)
 
 
 class StaObservation(Base):
