@@ -39,6 +39,7 @@ OBSERVATION_TYPES = {
     "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Observation": "any",
 }
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+TRUTH = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_TruthObservation"
 
 
 class ResultPath(Deferred):
@@ -212,13 +213,21 @@ def dictize(session: Session, set_name: str, rows: list[Any], root: str) -> list
     if not rows:
         return []
     latest: dict[int, LiveLatest] = {}
+    truth: set[int] = set()
     if set_name == "Datastreams":
         latest = {r.datastream_id: r for r in session.scalars(
             select(LiveLatest).where(LiveLatest.datastream_id.in_([d.id for d in rows])))}
+    if set_name == "Observations":
+        truth = set(session.scalars(select(StaDatastream.id).where(
+            StaDatastream.id.in_({o.datastream_id for o in rows}),
+            StaDatastream.observation_type == TRUTH)))
     out = []
     for row in rows:
         body: dict[str, Any] = {"@iot.id": row.id, **_links(root, set_name, row.id)}
         body.update(_fields(set_name, row, latest))
+        if set_name == "Observations" and row.datastream_id in truth \
+                and isinstance(body["result"], int | float):
+            body["result"] = bool(body["result"])  # kept as 1.0 / 0.0
         out.append(body)
     return out
 
