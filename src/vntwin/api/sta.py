@@ -1,11 +1,16 @@
 """``/sta/v1.1``: the OGC SensorThings API (read, and create with POST).
 
 Things, Locations, Datastreams, ObservedProperties, Sensors and Observations, with
-``@iot.id``, ``@iot.selfLink``, navigation links and the query options ``$top``,
-``$skip``, ``$count``, ``$orderby``, ``$filter`` (a safe subset), ``$select`` and
-``$expand``. Creating needs a source token (or a catalogue sysadmin's); Observations
-created here go through the same validation, counters and rate limits as MQTT ones.
-Errors are RFC 9457 problem+json.
+``@iot.id``, ``@iot.selfLink``, navigation links, the resource paths of the standard
+(navigation through any number of levels, a property, its ``$value``, ``$ref``;
+``vntwin.live.sta_path``) and the query options ``$top``, ``$skip``, ``$count``,
+``$orderby``, ``$filter`` (operators, arithmetic, string, date, math and spatial
+functions; ``vntwin.live.sta_filter``), ``$select`` and ``$expand``. Creating needs a
+source token (or a catalogue sysadmin's), deep insert included; Observations created
+here go through the same validation, counters and rate limits as MQTT ones. There is no
+FeaturesOfInterest entity set: an observation's feature is its Thing's Location, and a
+FeatureOfInterest sent with one is refused. Errors are RFC 9457 problem+json, a bad
+``@iot.id`` or a ``$filter`` the database cannot evaluate included (400).
 """
 
 from __future__ import annotations
