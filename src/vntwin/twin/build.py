@@ -31,7 +31,7 @@ from vntwin.errors import VntwinError
 from vntwin.twin.bulk import BulkLoad, Spilled, SpillPlan, spill_values
 from vntwin.twin.fuse.grid import HexGrid
 from vntwin.twin.fuse.tables import TableMatch, merge_unit_rows
-from vntwin.twin.kinds import ColumnPlan, plan_columns, variable_kinds
+from vntwin.twin.kinds import ColumnPlan, keep_top_categories, plan_columns, variable_kinds
 from vntwin.twin.layer import Layer
 from vntwin.twin.layers import (
     LayerSource,
@@ -168,6 +168,7 @@ def _fuse_values(layer: Layer, source: LayerSource, res: int, hexes: HexGrid | N
     started = time.perf_counter()
     layer, times = layer_times(layer, source.extras)  # the time column is not a quantity
     plan = plan_columns(layer, source.extras)
+    layer = keep_top_categories(layer, plan)
     planned = time.perf_counter()
     values = fuse_by_time(layer, times, lambda part, moment: fuse_layer(
         part, res, extensive=plan.extensive, intensive=plan.intensive,
