@@ -249,6 +249,7 @@ def _read(cat: Catalog, store: TwinStore, source: LayerSource, grid: pd.DataFram
             layer.frame, codes, found.keys, found.old, extensive=plan.extensive,
             intensive=plan.intensive, weight=_merge_weight(source, plan),
             place=layer.place_column, times=times if isinstance(times, np.ndarray) else None)
+        match.split = found.split
         layer.frame.attrs[MATCH_ATTR] = match
         weight = source.extras.get(WEIGHT_EXTRA)
         unit_cells = _unit_cells_at(_unit_cells(grid, level),
