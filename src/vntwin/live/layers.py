@@ -19,7 +19,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 
 from vntwin.catalog.models import utcnow
 from vntwin.catalog.service import Catalog
@@ -46,6 +46,19 @@ def is_simulated(*properties: dict[str, Any] | None) -> bool:
     return any(bool((p or {}).get("simulated")) for p in properties)
 
 
+def current_locations() -> Subquery:
+    """Each Thing's current Location, as ``(thing_id, location_id)`` rows.
+
+    In SensorThings a Thing's Location is its latest one: a sensor that moves gets a new
+    Location linked to it, and the old links are its history. Links carry no time, but
+    Locations are only ever linked when created (deep insert, or a Location posted with
+    its Things), so the newest linked Location is the one with the highest id.
+    """
+    return (select(StaThingLocation.thing_id,
+                   func.max(StaThingLocation.location_id).label("location_id"))
+            .group_by(StaThingLocation.thing_id).subquery())
+
+
 def latest_rows(cat: Catalog, *, cells: list[int] | None = None,
                 unit: tuple[str, str] | None = None,
                 now: datetime | None = None) -> list[dict[str, Any]]:
@@ -55,9 +68,7 @@ def latest_rows(cat: Catalog, *, cells: list[int] | None = None,
     "01")`` or ``("commune_code", "00004")``; neither: everywhere.
     """
     max_age = timedelta(minutes=cat.settings.live_max_age_minutes)
-    first_loc = (select(StaThingLocation.thing_id,
-                        func.min(StaThingLocation.location_id).label("location_id"))
-                 .group_by(StaThingLocation.thing_id).subquery())
+    here = current_locations()
     query = (select(LiveLatest.datastream_id, LiveLatest.phenomenon_time, LiveLatest.result,
                     StaDatastream.name, StaDatastream.unit_symbol, StaDatastream.properties,
                     StaObservedProperty.id, StaObservedProperty.name,
@@ -68,8 +79,8 @@ def latest_rows(cat: Catalog, *, cells: list[int] | None = None,
              .join(StaObservedProperty,
                    StaObservedProperty.id == StaDatastream.observed_property_id)
              .join(StaThing, StaThing.id == StaDatastream.thing_id)
-             .join(first_loc, first_loc.c.thing_id == StaThing.id)
-             .join(StaLocation, StaLocation.id == first_loc.c.location_id)
+             .join(here, here.c.thing_id == StaThing.id)
+             .join(StaLocation, StaLocation.id == here.c.location_id)
              .where(LiveLatest.phenomenon_time >= (now or utcnow()) - max_age,
                     LiveLatest.result.is_not(None)))
     if cells is not None:
