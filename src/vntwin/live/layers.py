@@ -19,7 +19,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Subquery, func, select
+import h3
+from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select
 
 from vntwin.catalog.models import utcnow
 from vntwin.catalog.service import Catalog
@@ -32,6 +33,9 @@ from vntwin.live.models import (
     StaThingLocation,
 )
 from vntwin.live.sta_model import iso
+
+_MAX_BOXES = 32
+"""Up to this many cells, ``latest_rows`` filters by a bounding box per cell."""
 
 
 def layer_name(observed_property: str) -> str:
@@ -64,8 +68,10 @@ def latest_rows(cat: Catalog, *, cells: list[int] | None = None,
                 now: datetime | None = None) -> list[dict[str, Any]]:
     """Fresh latest values with their datastream, property and place.
 
-    ``cells``: only Things located in these H3 cells; ``unit``: ``("province_code",
-    "01")`` or ``("commune_code", "00004")``; neither: everywhere.
+    ``cells``: only Things located in these H3 cells, of any resolution (a twin fused at
+    another resolution than the settings' asks for its own cells), each row's ``h3`` then
+    being the cell it fell in; ``unit``: ``("province_code", "01")`` or
+    ``("commune_code", "00004")``; neither: everywhere.
     """
     max_age = timedelta(minutes=cat.settings.live_max_age_minutes)
     here = current_locations()
@@ -84,7 +90,9 @@ def latest_rows(cat: Catalog, *, cells: list[int] | None = None,
              .where(LiveLatest.phenomenon_time >= (now or utcnow()) - max_age,
                     LiveLatest.result.is_not(None)))
     if cells is not None:
-        query = query.where(StaLocation.h3.in_([int(c) for c in cells]))
+        if not cells:
+            return []
+        query = query.where(_around(cells))
     if unit is not None:
         column = StaLocation.commune_code if unit[0] == "commune_code" \
             else StaLocation.province_code
@@ -93,7 +101,50 @@ def latest_rows(cat: Catalog, *, cells: list[int] | None = None,
             "property_id", "property", "property_properties", "thing", "thing_properties",
             "h3", "province_code", "commune_code", "lat", "lon")
     with cat.read() as session:
-        return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
+        rows = [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
+    return rows if cells is None else _in_cells(rows, cells)
+
+
+def _bounds(cell: int) -> tuple[float, float, float, float]:
+    """(south, west, north, east) of an H3 cell's corners, widened by a tenth each way:
+    its edges are great-circle arcs, which can bow out a little past the corners.
+    """
+    lats, lons = zip(*h3.cell_to_boundary(h3.int_to_str(cell)), strict=True)
+    dlat, dlon = (max(lats) - min(lats)) / 10, (max(lons) - min(lons)) / 10
+    if max(lons) - min(lons) > 180:  # across the antimeridian: no bound on longitude
+        return min(lats) - dlat, -180.0, max(lats) + dlat, 180.0
+    return min(lats) - dlat, min(lons) - dlon, max(lats) + dlat, max(lons) + dlon
+
+
+def _around(cells: list[int]) -> ColumnElement[bool]:
+    """A filter keeping every Location inside ``cells`` (and some near them), whatever
+    the cells' resolution: the Locations' stored cell is at the settings' resolution, the
+    twin's may be another, so points are matched by their coordinates. A box per cell for
+    a few cells; around many (the map's visible cells), one box around them all.
+    """
+    boxes = [_bounds(int(c)) for c in cells]
+    if len(boxes) > _MAX_BOXES:
+        south, west, north, east = zip(*boxes, strict=True)
+        boxes = [(min(south), min(west), max(north), max(east))]
+    return or_(*(and_(StaLocation.lat.between(s, n), StaLocation.lon.between(w, e))
+                 for s, w, n, e in boxes))
+
+
+def _in_cells(rows: list[dict[str, Any]], cells: list[int]) -> list[dict[str, Any]]:
+    """The rows whose point lies in one of ``cells``, their ``h3`` set to that cell: the
+    cell the twin holds the sensor in at that resolution (``h3.latlng_to_cell``, as
+    ``query.at_point`` finds a point's cell), not its parent, which can differ near edges.
+    """
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for cell in cells:
+        wanted[h3.get_resolution(h3.int_to_str(int(cell)))].add(int(cell))
+    out = []
+    for row in rows:
+        for res, these in wanted.items():
+            cell = h3.str_to_int(h3.latlng_to_cell(row["lat"], row["lon"], res))
+            if cell in these:
+                out.append({**row, "h3": cell})
+    return out
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -178,8 +229,10 @@ def map_entries(cat: Catalog) -> list[dict[str, Any]]:
 
 def sensor_features(cat: Catalog, layer: str) -> dict[str, Any]:
     """The sensors of one live layer with their newest values, as GeoJSON (for the map:
-    a point per datastream; its ``h3`` lets a click show the whole cell).
+    a point per datastream; its ``h3``, the twin's cell holding it, lets a click show the
+    whole cell).
     """
+    res = _twin_resolution(cat)
     features = []
     for row in latest_rows(cat):
         if layer_name(row["property"]) != layer or row["lat"] is None or row["lon"] is None:
@@ -190,7 +243,21 @@ def sensor_features(cat: Catalog, layer: str) -> dict[str, Any]:
             "properties": {
                 "value": row["result"], "unit": row["unit"], "time": iso(row["time"]),
                 "datastream": row["datastream"], "datastream_id": row["datastream_id"],
-                "thing": row["thing"], "h3": format(int(row["h3"]), "x") if row["h3"] else None,
+                "thing": row["thing"],
+                "h3": h3.latlng_to_cell(row["lat"], row["lon"], res),
                 "province_code": row["province_code"], "commune_code": row["commune_code"],
                 "simulated": is_simulated(row["ds_properties"], row["thing_properties"])}})
     return {"type": "FeatureCollection", "features": features}
+
+
+def _twin_resolution(cat: Catalog) -> int:
+    """The twin's H3 resolution, which may not be the settings' (``vntwin fuse --res``);
+    the settings' before the first fusion or while one holds the file.
+    """
+    from vntwin.errors import VntwinError
+    from vntwin.twin.build import twin_store
+
+    try:
+        return twin_store(cat).resolution() or cat.settings.h3_resolution
+    except VntwinError:
+        return cat.settings.h3_resolution
