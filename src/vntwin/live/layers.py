@@ -6,8 +6,12 @@ catalogue database and join the twin's answers through the hook in
 ``vntwin.twin.query`` (``EXTRA_LAYERS``), which ``attach_layers(cat)`` fills. There is one
 layer per observed property, ``live-<name>`` (``live-pm2-5``), with the variables
 ``mean`` (intensive), ``min``, ``max`` and ``sensors`` (how many datastreams reported);
-values older than ``live_max_age_minutes`` are left out. Layers from simulated streams
-say so (``simulated: true``).
+values older than ``live_max_age_minutes`` are left out.
+
+Simulated streams (``"simulated": true`` on their Datastream, Thing or ObservedProperty)
+are never mixed with measured ones, even when they observe the same property: they make
+a layer of their own, ``live-<name>-simulated`` ("PM2.5 (mô phỏng / simulated)"), whose
+values say ``simulated: true``. A real sensor's layer holds real values only.
 """
 
 from __future__ import annotations
@@ -34,20 +38,50 @@ from vntwin.live.models import (
 )
 from vntwin.live.sta_model import iso
 
+SIMULATED = " (mô phỏng / simulated)"
+"""How the names of simulated things end (Things, Datastreams, layers, indicators)."""
 _MAX_BOXES = 32
 """Up to this many cells, ``latest_rows`` filters by a bounding box per cell."""
 
 
-def layer_name(observed_property: str) -> str:
-    """``live-`` and the property's name folded to a-z 0-9 - (``PM2.5`` → ``live-pm2-5``)."""
-    text = unicodedata.normalize("NFKD", observed_property.replace("đ", "d").replace("Đ", "D"))
+def layer_name(observed_property: str, simulated: bool = False) -> str:
+    """``live-`` and the property's name folded to a-z 0-9 - (``PM2.5`` → ``live-pm2-5``);
+    for simulated streams ``-simulated`` after it (``live-pm2-5-simulated``), also when
+    the property's own name says it is simulated ("PM2.5 (mô phỏng / simulated)").
+    """
+    name = observed_property.removesuffix(SIMULATED) if simulated else observed_property
+    text = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return "live-" + (re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "value")
+    folded = re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "value"
+    return f"live-{folded}-simulated" if simulated else f"live-{folded}"
+
+
+def shown_name(observed_property: str, simulated: bool) -> str:
+    """The name an indicator or layer of these streams is shown with: the property's,
+    with " (mô phỏng / simulated)" after it for simulated streams (once).
+    """
+    if simulated and not observed_property.endswith(SIMULATED):
+        return observed_property + SIMULATED
+    return observed_property
 
 
 def is_simulated(*properties: dict[str, Any] | None) -> bool:
     """True when any of the entities' properties marks it simulated."""
     return any(bool((p or {}).get("simulated")) for p in properties)
+
+
+def row_simulated(row: dict[str, Any]) -> bool:
+    """Whether a ``latest_rows`` row is simulated: its Datastream, Thing or
+    ObservedProperty says so. One mark is enough, so a generated value is never shown as a
+    measurement (at worst a real one is shown as simulated).
+    """
+    return is_simulated(row["ds_properties"], row["thing_properties"],
+                        row["property_properties"])
+
+
+def row_layer(row: dict[str, Any]) -> str:
+    """The live layer a ``latest_rows`` row belongs to (simulated rows have their own)."""
+    return layer_name(row["property"], row_simulated(row))
 
 
 def current_locations() -> Subquery:
@@ -151,18 +185,18 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Twin-shaped layers (``{layer: {variable: {...}}}``) over some latest values."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        groups[layer_name(row["property"])].append(row)
+        groups[row_layer(row)].append(row)
     layers: dict[str, dict[str, Any]] = {}
     for layer, items in sorted(groups.items()):
         values = [float(r["result"]) for r in items]
         newest = max(r["time"] for r in items)
         units = sorted({r["unit"] for r in items})
+        simulated = row_simulated(items[0])  # the same for all: it is in the layer's name
         common = {"unit": units[0] if len(units) == 1 else ", ".join(units),
                   "canonical": None, "cells": len({r["h3"] for r in items}),
                   "valid_time": iso(newest), "live": True,
-                  "observed_property": items[0]["property"],
-                  "simulated": any(is_simulated(r["ds_properties"], r["thing_properties"])
-                                   for r in items)}
+                  "observed_property": shown_name(items[0]["property"], simulated),
+                  "simulated": simulated}
         layers[layer] = {
             "mean": {"value": sum(values) / len(values), "kind": "intensive", **common},
             "min": {"value": min(values), "kind": "min", **common},
@@ -207,11 +241,12 @@ def attach_layers(cat: Catalog) -> None:
 
 def map_entries(cat: Catalog) -> list[dict[str, Any]]:
     """The live layers for the map's layer picker: one per observed property with fresh
-    values, with quintile legend breaks of the current values (as the grid layers have).
+    values (and one for its simulated streams), with quintile legend breaks of the
+    current values (as the grid layers have).
     """
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in latest_rows(cat):
-        groups[layer_name(row["property"])].append(row)
+        groups[row_layer(row)].append(row)
     entries = []
     for layer, items in sorted(groups.items()):
         values = sorted(float(r["result"]) for r in items)
@@ -219,11 +254,11 @@ def map_entries(cat: Catalog) -> list[dict[str, Any]]:
         breaks = [values[min(len(values) - 1, int(len(values) * q / 5))] for q in range(1, 5)]
         entries.append({
             "id": layer, "layer": layer, "kind": "live", "variable": "value",
-            "title": items[0]["property"], "dataset": None, "unit": ", ".join(units) or None,
+            "title": shown_name(items[0]["property"], row_simulated(items[0])),
+            "dataset": None, "unit": ", ".join(units) or None,
             "min": values[0], "max": values[-1], "breaks": breaks, "sensors": len(values),
             "valid_time": iso(max(r["time"] for r in items)),
-            "simulated": any(is_simulated(r["ds_properties"], r["thing_properties"])
-                             for r in items)})
+            "simulated": row_simulated(items[0])})
     return entries
 
 
@@ -235,7 +270,7 @@ def sensor_features(cat: Catalog, layer: str) -> dict[str, Any]:
     res = _twin_resolution(cat)
     features = []
     for row in latest_rows(cat):
-        if layer_name(row["property"]) != layer or row["lat"] is None or row["lon"] is None:
+        if row_layer(row) != layer or row["lat"] is None or row["lon"] is None:
             continue
         features.append({
             "type": "Feature",
@@ -246,7 +281,7 @@ def sensor_features(cat: Catalog, layer: str) -> dict[str, Any]:
                 "thing": row["thing"],
                 "h3": h3.latlng_to_cell(row["lat"], row["lon"], res),
                 "province_code": row["province_code"], "commune_code": row["commune_code"],
-                "simulated": is_simulated(row["ds_properties"], row["thing_properties"])}})
+                "simulated": row_simulated(row)}})
     return {"type": "FeatureCollection", "features": features}
 
 

@@ -103,7 +103,7 @@
     // seen after the page loaded needs the section from the server again.
     function lacksRows(board) {
       return (board.live || []).some(function (ind) {
-        var id = ind.observed_property_id;
+        var id = ind.key;
         if (!root.querySelector("[data-live='" + id + ":value']")) { return true; }
         return (ind.provinces || []).some(function (p) {
           return !root.querySelector("[data-live-row='" + id + ":" + p.province_code + "']");
@@ -139,7 +139,7 @@
 
     function update(board) {
       (board.live || []).forEach(function (ind) {
-        var id = ind.observed_property_id;
+        var id = ind.key;
         setText("[data-live='" + id + ":value']", number.format(ind.value));
         setText("[data-live='" + id + ":sensors']", String(ind.sensors));
         setText("[data-live='" + id + ":min']", number.format(ind.min));
