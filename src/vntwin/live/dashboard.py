@@ -285,6 +285,8 @@ def digital_indicators(cat: Catalog) -> dict[str, Any]:
                         for t in targets],
             "trend": [{"period": str(r["period"]), "value": _number(r["value"]),
                        "kind": r["kind"]} for r in reported],
+            # without a reported figure (only a target so far) there is nothing to compare
+            "gap": None, "meets_target": None, "progress_pct": None,
         }
         if latest and target:
             value, goal = _number(latest["value"]), _number(target["value"])
