@@ -175,7 +175,8 @@ def run(workdir: Path) -> str:
         f"for polygons, shapely intersections for lines). Inputs are synthetic (fixed seed). "
         f"Goal for polygons: >= 10x the overlay baseline, same numbers to 1e-6.\n\n"
         f"{_markdown(table)}\n\n"
-        f"The issue's full 300-layer national benchmark is not written yet.\n")
+        f"The issue's full 300-layer benchmark is the National twin section "
+        f"(`bench/bench_national.py`).\n")
 
 
 def main() -> None:

@@ -173,9 +173,13 @@ def ingest(
         cat.close()
     for layer in result["layers"]:
         rows = "" if layer["rows"] is None else f", {layer['rows']:,} rows"
-        console.print(f"layer {layer['name']} ({layer['kind']}{rows})")
+        title = f" \"{layer['title']}\"" if layer["title"] != layer["name"] else ""
+        console.print(f"layer {layer['name']}{title} ({layer['kind']}{rows})", markup=False)
+        if layer["schema"]:
+            console.print("  columns: " + ", ".join(f"{c['name']} ({c['type']})"
+                                                   for c in layer["schema"]), markup=False)
         for line in layer["report"]:
-            console.print(f"  {line}")
+            console.print(f"  {line}", markup=False)
     console.print(f"stored in dataset {result['dataset']}; run `vntwin fuse` to update the twin")
 
 

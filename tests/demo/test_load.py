@@ -229,6 +229,17 @@ def test_demo_twin_with_a_modelled_population_layer(loaded: dict[str, Any]) -> N
     assert 5_000_000 < hanoi["value"] < 12_000_000
     assert hanoi["canonical"] == "population" and hanoi["kind"] == "extensive"
 
+    # the dataset's page says "modelled" and how, as a reader sees it
+    from fastapi.testclient import TestClient
+
+    from vntwin.api.app import create_app
+
+    with TestClient(create_app(cat.settings, cat)) as client:
+        page = client.get(f"/dataset/{POPULATION_DATASET}").text
+        english = client.get(f"/dataset/{POPULATION_DATASET}", params={"lang": "en"}).text
+    assert "(mô hình)" in page and "Lớp mô hình (không phải số liệu điều tra)" in page
+    assert "(modelled)" in english and "Modelled layer (not census counts)" in english
+
 
 def test_example_scenarios_run_on_the_demo_twin(loaded: dict[str, Any]) -> None:
     """Two of the shipped examples, from the CLI, on the demo twin (the others are slower)."""

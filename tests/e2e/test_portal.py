@@ -257,6 +257,14 @@ def test_dashboard_shows_what_arrives_over_mqtt(site, page, live_station, mqtt_b
     page.goto(site + "/dashboard")
     page.wait_for_selector("#dashboard[data-live-ready]", state="attached")
     assert page.get_by_role("heading", name="Chuyển đổi số quốc gia").is_visible()
+    trend = page.get_by_role("img", name="Xu hướng của Digital economy share of GDP: 2021: "
+                                         "11,9; 2022: 14,3; 2023 (ước tính): 16,5; 2024: 18")
+    assert trend.is_visible()  # drawn by the server, named by its values
+    card = page.locator("li[data-indicator='de_gdp_share']")
+    card.get_by_text("Số liệu xu hướng").click()  # and the values in a table
+    assert card.get_by_role("row", name="2022 14,3").is_visible()
+    assert "Chưa có số liệu được công bố" in page.locator(
+        "li[data-indicator='online_procedures_share']").inner_text()
     indicator = page.locator("#live-body article", has_text="PM2.5")
     assert indicator.count() == 0  # no PM2.5 value yet: the row must appear without reload
     _ok(page, "dashboard")

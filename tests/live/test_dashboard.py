@@ -5,15 +5,22 @@ counts; the national digital-transformation indicators read from the demo datase
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from tests.live.conftest import CANTHO, make_source, make_station, now_iso
+from sqlalchemy import select
+from tests.live.conftest import CANTHO, make_source, make_station, now_iso, station
 
 from vntwin.catalog.service import Catalog
 from vntwin.demo.datasets import DATASETS, ORGANIZATIONS
 from vntwin.demo.load import Tally, _ensure_org, _load_dataset
 from vntwin.demo.sources import Sources
 from vntwin.live.ingest import Incoming, Ingestor
+from vntwin.live.layers import live_layers, map_entries, sensor_features
+from vntwin.live.models import StaDatastream
+from vntwin.live.simulate import ensure_network
+from vntwin.live.sta_create import Writer, create
 from vntwin.quality import refresh
 
 
@@ -91,3 +98,60 @@ def test_dashboard_has_the_programme_figures(api, admin_token, org, editor_token
     shown = api.ok("programme_progress_show", year=year)
     assert programme["quality_mean"] == shown["quality_mean"] is not None
     assert programme == {k: v for k, v in shown.items() if k != "by_agency"}
+
+
+def _simulated_on_the_real_property(cat: Catalog) -> int:
+    """A simulated station in Hà Nội observing the real sensors' PM2.5 (as the simulator's
+    streams did before it had properties of its own); its datastream id.
+    """
+    source, _ = make_source(cat, "mo-phong")
+    body: dict[str, Any] = station("Trạm mô phỏng", [105.80, 21.02], prop={"@iot.id": 1})
+    body["properties"] = {"simulated": True}
+    with cat.sessions() as session, session.begin():
+        thing = create(session, Writer(source, cat.settings), "Things", body)
+        session.flush()
+        return int(session.scalar(select(StaDatastream.id)
+                                  .where(StaDatastream.thing_id == thing.id)))
+
+
+@pytest.mark.parametrize("simulated_by", ["simulator", "same property"])
+def test_simulated_values_are_never_mixed_with_real_ones(client: TestClient, cat: Catalog,
+                                                          simulated_by: str) -> None:
+    """The review's case: a real Hà Nội sensor at 10 and one simulated station at 500
+    made a national PM2.5 of 255, badged simulated. The real indicator, its provinces,
+    trend, twin layer and map layer hold the 10 alone; the 500 is its own indicator.
+    """
+    source, _ = make_source(cat, "so-tnmt-ha-noi")
+    real = make_station(cat, source)  # Hoàn Kiếm, PM2.5 (ObservedProperties(1))
+    if simulated_by == "simulator":
+        sim = next(s.datastream_id for s in ensure_network(cat, pm25=1, traffic=0)
+                   if s.kind == "pm25")
+    else:
+        sim = _simulated_on_the_real_property(cat)
+    Ingestor(cat).submit([Incoming({"phenomenonTime": now_iso(-60), "result": 10}, real),
+                          Incoming({"phenomenonTime": now_iso(-30), "result": 500}, sim)])
+
+    board = client.get("/live/dashboard").json()
+    (pm25,) = [i for i in board["live"] if not i["simulated"]]
+    assert (pm25["name"], pm25["layer"], pm25["key"]) == ("PM2.5", "live-pm2-5", "1")
+    assert (pm25["value"], pm25["max"], pm25["sensors"]) == (10, 10, 1)
+    assert pm25["meets_target"] is True and pm25["sensors_over_target"] == 0
+    assert [(p["province_code"], p["mean"], p["simulated"]) for p in pm25["provinces"]] \
+        == [("01", 10, False)]
+    assert [(h["mean"], h["observations"]) for h in pm25["trend"]] == [(10, 1)]
+    (fake,) = [i for i in board["live"] if i["simulated"]]
+    assert fake["name"] == "PM2.5 (mô phỏng / simulated)"
+    assert fake["layer"] == "live-pm2-5-simulated" and fake["key"].endswith("-simulated")
+    assert (fake["value"], fake["sensors"]) == (500, 1)
+    assert fake["provinces"] and all(p["simulated"] for p in fake["provinces"])
+    assert [(h["mean"], h["observations"]) for h in fake["trend"]] == [(500, 1)]
+
+    hanoi = live_layers(cat, {"unit": ("province_code", "01")})["live-pm2-5"]
+    assert hanoi["max"]["value"] == 10 and hanoi["sensors"]["value"] == 1
+    assert not any(v["simulated"] for v in hanoi.values())
+    layers = {e["layer"]: e for e in map_entries(cat)}
+    assert (layers["live-pm2-5"]["max"], layers["live-pm2-5"]["simulated"]) == (10, False)
+    assert (layers["live-pm2-5-simulated"]["max"],
+            layers["live-pm2-5-simulated"]["simulated"]) == (500, True)
+    assert [f["properties"]["value"] for f in sensor_features(cat, "live-pm2-5")[
+        "features"]] == [10]

@@ -128,3 +128,24 @@ def test_poison_over_mqtt_stalls_no_source(cat: Catalog, broker: Mosquitto) -> N
     assert counts["so-tnmt-ha-noi"]["rejected"] == {"malformed": 4, "wrong_type": 1}
     with cat.read() as session:
         assert session.scalar(select(func.count()).select_from(StaObservation)) == 5
+
+
+def test_a_moved_sensors_new_readings_are_placed_where_it_is(cat: Catalog) -> None:
+    """SensorThings: a Thing's Location is its newest one; the ingest path (latest values
+    per area, alert areas) must use it, as the live layers do."""
+    from tests.live.conftest import CANTHO
+
+    from vntwin.live.ingest import load_streams
+    from vntwin.live.models import StaThing
+    from vntwin.live.sta_create import Writer, create
+
+    source, _ = make_source(cat, "so-tnmt-ha-noi")
+    stream = make_station(cat, source)
+    assert load_streams(cat, [stream])[stream].province_code == "01"
+    with cat.sessions() as session, session.begin():
+        thing = session.scalars(select(StaThing)).one()
+        create(session, Writer(source, cat.settings), "Locations", {
+            "name": "Ninh Kiều", "description": "moved", "encodingType":
+            "application/geo+json", "location": {"type": "Point", "coordinates": CANTHO},
+            "Things": [{"@iot.id": thing.id}]})
+    assert load_streams(cat, [stream])[stream].province_code == "92"

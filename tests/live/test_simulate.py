@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from tests.live.conftest import make_source, make_station
 from tests.live.mqtt_helpers import wait
 from typer.testing import CliRunner
 
@@ -34,6 +35,7 @@ from vntwin.live.models import (
     StaDatastream,
     StaLocation,
     StaObservation,
+    StaObservedProperty,
     StaSensor,
     StaThing,
 )
@@ -51,8 +53,8 @@ from vntwin.live.simulate import (
 )
 from vntwin.live.sta_model import MEASUREMENT
 
-LAYERS = {"pm25": "live-pm2-5", "water": "live-muc-nuoc-water-level",
-          "traffic": "live-luu-luong-xe-traffic-count"}
+LAYERS = {"pm25": "live-pm2-5-simulated", "water": "live-muc-nuoc-water-level-simulated",
+          "traffic": "live-luu-luong-xe-traffic-count-simulated"}
 
 
 def _stored(cat: Catalog) -> int:
@@ -143,7 +145,8 @@ def test_everything_created_and_shown_is_marked_simulated(cat: Catalog, broker: 
             assert thing.name.endswith(SIM) and "not measured" in thing.description
             assert thing.properties["simulated"] is True
         for entity in (*session.scalars(select(StaDatastream)), *session.scalars(
-                select(StaSensor)), *session.scalars(select(StaLocation))):
+                select(StaSensor)), *session.scalars(select(StaLocation)),
+                       *session.scalars(select(StaObservedProperty))):
             assert entity.name.endswith(SIM), entity.name
             assert entity.properties["simulated"] is True, entity.name
         cells = [int(c) for c in session.scalars(select(StaLocation.h3))]
@@ -172,6 +175,33 @@ def test_everything_created_and_shown_is_marked_simulated(cat: Catalog, broker: 
         assert page.status_code == 200
         badges = re.findall(r'<h3 id="live-[^"]+">[^<]*<span class="badge">', page.text)
         assert len(badges) == 3, page.text[:2000]
+
+
+def test_the_simulator_observes_properties_of_its_own(cat: Catalog) -> None:
+    """The simulator's PM2.5 is not the real sensors' PM2.5: rules, indicators and layers
+    of the real one never see a generated value. Streams of older runs, made when it
+    shared the real property, are moved to its own.
+    """
+    source, _ = make_source(cat, "so-tnmt-ha-noi")
+    real = make_station(cat, source)  # creates the real "PM2.5"
+    pm25 = next(s.datastream_id for s in ensure_network(cat, traffic=0) if s.kind == "pm25")
+
+    def property_of(stream: int) -> tuple[int, str, dict[str, Any]]:
+        with cat.read() as session:
+            prop = session.scalars(select(StaObservedProperty).join(
+                StaDatastream, StaDatastream.observed_property_id == StaObservedProperty.id)
+                .where(StaDatastream.id == stream)).one()
+            return prop.id, prop.name, prop.properties
+
+    real_id, name, _ = property_of(real)
+    sim_id, sim_name, props = property_of(pm25)
+    assert name == "PM2.5" and sim_name == "PM2.5" + SIM and sim_id != real_id
+    assert props["simulated"] is True and props["target"] == 50  # QCVN 05:2023 too
+    with cat.sessions() as session, session.begin():  # as an older run left it
+        session.execute(update(StaDatastream).where(StaDatastream.id == pm25)
+                        .values(observed_property_id=real_id))
+    ensure_network(cat, traffic=0)
+    assert property_of(pm25)[0] == sim_id and property_of(real)[0] == real_id
 
 
 def test_same_seed_same_values(cat: Catalog) -> None:

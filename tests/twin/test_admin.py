@@ -5,6 +5,7 @@ from pathlib import Path
 import geopandas as gpd
 import h3
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -250,3 +251,20 @@ def test_every_commune_holds_a_cell_at_res_8(admin):
     # the four communes that held no cell centre (about 1.1 km², in Hồ Chí Minh City)
     for code in ("26737", "27286", "27301", "27367"):
         assert (cells["commune_code"] == code).sum() >= 1
+
+
+def test_a_commune_table_keeps_its_total_where_communes_have_no_cell(admin, cells7):
+    """At resolution 7 some communes are smaller than any cell they could own; a table's
+    values for them go to the cell holding their centre instead of vanishing."""
+    from vntwin.twin.build import _unit_cells
+    from vntwin.twin.fuse.tables import spread_table
+
+    owned = set(cells7["commune_code"])
+    cell_less = admin.communes[~admin.communes["code"].isin(owned)]
+    assert len(cell_less) > 0  # what this test is about: 31 communes at res 7
+    unit_cells = _unit_cells(cells7, "commune", admin.communes)
+    assert set(unit_cells["unit_code"]) == set(admin.communes["code"])
+    table = pd.DataFrame({"unit_code": admin.communes["code"], "so_ho": 1.0})
+    spread = spread_table(table, unit_cells, extensive=["so_ho"])
+    assert spread["value"].sum() == pytest.approx(len(admin.communes))
+    assert set(spread["h3"]) <= set(cells7["h3"])  # only cells of the grid

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vntwin.catalog.service import Catalog
+from vntwin.catalog.users import SYSTEM
 from vntwin.cli import app
 from vntwin.twin.build import fuse_catalog, twin_store
 from vntwin.twin.layers import layer_sources
@@ -96,3 +97,41 @@ def test_cli_ingest_bad_file_stores_nothing(cat, org, api, tmp_path):
     code, out = _run(cat, "fuse", "--res", "6")
     assert code == 0, out
     assert _fused(out) == (0, 0)
+
+
+def test_a_file_with_a_vietnamese_name_and_columns(cat, org, tmp_path, client):
+    """"Địa danh.geojson" with columns "Mã xã" and "Tên xã": the layer's key is a slug of
+    its name, its title the name, its column schema is on the resource, and OGC items
+    keep the column names as the agency wrote them."""
+    import shapely
+
+    from vntwin.catalog import packages
+
+    path = tmp_path / "Địa danh Hà Nội.geojson"
+    gpd.GeoDataFrame({"Mã xã": ["00004", "00008"], "Tên xã": ["Ba Đình", "Ngọc Hà"],
+                      "dân số": [65000, 40000]},
+                     geometry=[shapely.Point(105.84, 21.03), shapely.Point(105.83, 21.04)],
+                     crs=4326).to_file(path)
+    code, out = _run(cat, "ingest", str(path), "--dataset", "dia-danh", "--org", org["name"])
+    assert code == 0, out
+    assert 'layer dia-danh-ha-noi "Địa danh Hà Nội" (point, 2 rows)' in out
+    assert "columns: Mã xã (string), Tên xã (string), dân số (integer)" in out
+    layer = next(r for r in packages.show(cat, SYSTEM, "dia-danh")["resources"]
+                 if r.get("twin_layer"))
+    assert layer["twin_layer"] == "dia-danh-ha-noi" and layer["name"].startswith("Địa danh")
+    assert {"name": "Tên xã", "type": "string"} in layer["schema"]["fields"]
+    items = client.get("/ogc/collections/dia-danh--dia-danh-ha-noi/items").json()
+    assert items["features"][0]["properties"] == {"Mã xã": "00004", "Tên xã": "Ba Đình",
+                                                  "dân số": 65000}
+    # the same file again replaces the layer, it does not add a second one
+    code, out = _run(cat, "ingest", str(path), "--dataset", "dia-danh")
+    assert code == 0, out
+    assert [r["twin_layer"] for r in packages.show(cat, SYSTEM, "dia-danh")["resources"]
+            if r.get("twin_layer")] == ["dia-danh-ha-noi"]
+
+
+def test_layer_keys_are_plain_and_unique():
+    from vntwin.twin.ingest_catalog import layer_keys
+
+    assert layer_keys(["places_vn", "Đường bộ", "Duong bo", "../x", "a b"]) == [
+        "places_vn", "duong-bo", "duong-bo-2", "x", "a-b"]

@@ -88,3 +88,35 @@ def test_category_shares_of_every_vector_kind_are_shares():
         info = variable_kinds(layer, ColumnPlan(categorical=["loai"]), ["loai=a_sum"])
         assert (info["loai=a_sum"].kind, info["loai=a_sum"].unit,
                 info["loai=a_sum"].weight) == ("share", "1", weight), kind
+
+
+def test_a_column_matched_to_a_categorical_variable_is_a_category():
+    """``loai_dat`` (land-use class) with 3 codes over 20 parcels: few rows, yet the
+    vocabulary says it is categorical; 47 national codes keep the 29 most common and
+    merge the rest into "khác", so shares still add up to one."""
+    from vntwin.twin.fuse import fuse_layer
+    from vntwin.twin.kinds import MAX_CATEGORIES, OTHER_CATEGORY, keep_top_categories, plan_columns
+    from vntwin.twin.layer import Layer
+
+    boxes = [shapely.box(105.80 + 0.01 * i, 21.0, 105.81 + 0.01 * i, 21.01) for i in range(20)]
+    few = gpd.GeoDataFrame({"loai_dat": ["LUC", "ONT", "RSX", "LUC"] * 5}, geometry=boxes,
+                           crs=4326)
+    plan = plan_columns(Layer(name="dat", kind="polygon", frame=few), {})
+    assert plan.categorical == ["loai_dat"] and plan.canonical["loai_dat"] == "land_use_class"
+
+    codes = [f"C{i:02d}" for i in range(47)]
+    rng = np.random.default_rng(5)
+    many = gpd.GeoDataFrame(
+        {"loai_dat": [codes[min(int(rng.exponential(8)), 46)] for _ in range(300)]},
+        geometry=[shapely.box(105.80 + 0.002 * (i % 20), 21.0 + 0.002 * (i // 20),
+                              105.802 + 0.002 * (i % 20), 21.002 + 0.002 * (i // 20))
+                  for i in range(300)], crs=4326)
+    layer = Layer(name="dat", kind="polygon", frame=many)
+    plan = plan_columns(layer, {})
+    kept = keep_top_categories(layer, plan)
+    classes = set(kept.frame["loai_dat"])
+    assert len(classes) == MAX_CATEGORIES and OTHER_CATEGORY in classes
+    values = fuse_layer(kept, 8, categorical=plan.categorical)
+    shares = values[values["variable"].str.startswith("loai_dat=")]
+    assert shares["variable"].nunique() == MAX_CATEGORIES
+    assert np.allclose(shares.groupby("h3")["value"].sum(), 1.0)

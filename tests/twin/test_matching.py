@@ -417,3 +417,12 @@ def test_moved_names_are_re_exported_from_matching():
 def test_each_module_imports_first_without_a_cycle(module: str):
     code = f"import vntwin.twin.{module}; import vntwin.twin.matching as m; m.match_columns(['ds'])"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("column", ["number of people", "Số người dân", "people"])
+def test_plain_words_for_people_map_to_population(column: str):
+    """Found by review: "number of people" was proposed as households (0.32)."""
+    from vntwin.twin.mappings import propose
+
+    (mapping,) = propose([column], {column: [1200, 3400, 560]}, {}, "x")
+    assert (mapping.variable_id, mapping.needs_review) == ("population", False)

@@ -71,6 +71,24 @@ def test_landing_conformance_collections_items(client, layer_dataset):
     assert client.get("/ogc/collections/xa-ha-noi--xa/items/999999").status_code == 404
 
 
+def test_items_parameters_as_the_standard_defines_them(client, layer_dataset):
+    """Six-number boxes (with heights) work, ``f=json`` and ``datetime`` are accepted, an
+    unknown parameter (a typo) is a 400 naming it, not a silent full answer."""
+    items = "/ogc/collections/xa-ha-noi--xa/items"
+    four = client.get(items, params={"bbox": "105.84,21.02,105.86,21.04", "limit": 1000})
+    six = client.get(items, params={"bbox": "105.84,21.02,0,105.86,21.04,100",
+                                    "limit": 1000, "f": "json",
+                                    "datetime": "2024-01-01T00:00:00Z"})
+    assert six.status_code == 200 and six.json()["numberMatched"] == \
+        four.json()["numberMatched"] > 0
+    typo = client.get(items, params={"bbx": "105.84,21.02,105.86,21.04"})
+    assert typo.status_code == 400 and "bbx" in typo.text
+    assert client.get(items, params={"f": "html"}).status_code == 400
+    conforms = client.get("/ogc/conformance").json()["conformsTo"]
+    assert not any(c.endswith("/oas30") for c in conforms)  # the API is OpenAPI 3.1
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+
+
 def test_gdal_ogc_api_driver_reads_a_collection(cat, layer_dataset):
     with server_process(cat.settings) as url:
         frame = pyogrio.read_dataframe(f"OAPIF:{url}/ogc", layer="xa-ha-noi--xa")

@@ -107,6 +107,34 @@ def test_a_unit_listed_twice_is_refused(admin):
                             "dan_so": [1.0, 1.0, 2.0], "ty_le_ngheo": [0.1, 0.1, 0.2]})
     with pytest.raises(FusionError, match="48"):
         _merge(admin, spelled)
+    # one old province by its name and by its old code (Quảng Nam was 49)
+    named_and_coded = pd.DataFrame({"ten_tinh": ["Quảng Nam", "49", "Đà Nẵng"],
+                                    "dan_so": [1.0, 1.0, 2.0], "ty_le_ngheo": [0.1, 0.1, 0.2]})
+    with pytest.raises(FusionError, match="48: Quảng Nam, 49"):
+        _merge(admin, named_and_coded)
+
+
+def test_divided_communes_are_reported(admin):
+    """A pre-2025 commune the reform divided among several 2025 communes: its values go to
+    the conversion's default one, and the report names it with every commune it went to."""
+    db = package_dir() / "data" / "dataset.db"
+    divided = next((code, parts) for code, parts in admin._get_lookup().divided.items()
+                   if len(set(parts)) > 1)
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        name, district, province = con.execute(
+            "SELECT ward, district, province FROM admin_units_legacy WHERE wardCode = ?",
+            [divided[0]]).fetchone()
+    found = admin.match_report([divided[0], f"{name}, {district}, {province}"], "commune")
+    assert found.codes == [divided[1][0]] * 2 and found.old == [True, True]
+    assert found.split == {divided[0]: list(divided[1]),
+                           f"{name}, {district}, {province}": list(divided[1])}
+    assert found.keys[0] == found.keys[1]  # one old commune, by code or by name
+    table = pd.DataFrame({"ma_xa": [divided[0]], "so_ho": [10.0]})
+    _, match = merge_unit_rows(table, found.codes[:1], found.keys[:1], found.old[:1],
+                               extensive=["so_ho"], intensive=[], place="ma_xa")
+    match.split = {divided[0]: list(divided[1])}
+    assert "divided among several 2025 communes" in match.note()
+    assert f"{divided[0]} → {divided[1][0]}" in match.note()
 
 
 def test_a_2025_table_is_unchanged(admin):

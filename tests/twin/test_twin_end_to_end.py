@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import h3
 import pytest
 from typer.testing import CliRunner
 
@@ -112,3 +113,32 @@ def test_fusion_counts_polygons_repaired_in_the_plane_and_compacts(cat, org, tmp
     report = fuse_catalog(cat, res=6)
     assert report.failed == {} and list(report.repaired.values()) == [1], report
     assert report.compacted and not twin_store(cat).needs_compaction()
+
+
+def test_cells_of_other_resolutions(twin):
+    """A res-8 cell inside the res-7 twin is answered by its parent; a res-5 cell sums
+    its children; a res-0 cell is refused with what to ask instead."""
+    store = twin_store(twin)
+    with store.read() as con:
+        busiest, count = con.execute(
+            "SELECT h3, value FROM cell_values WHERE variable = 'count' "
+            "AND layer = 'dia-danh--places_vn' ORDER BY value DESC, h3 LIMIT 1").fetchone()
+    parent = h3.int_to_str(int(busiest))
+    finer = h3.cell_to_center_child(parent, 8)
+    answer = query.at_cell(store, finer)
+    assert answer["h3"] == finer and answer["twin_h3"] == parent and answer["twin_res"] == 7
+    assert answer["inside_territory"]
+    assert answer["layers"]["dia-danh--places_vn"]["count"]["value"] == count
+
+    coarse = h3.cell_to_parent(parent, 5)
+    children = [h3.str_to_int(c) for c in h3.cell_to_children(coarse, 7)]
+    with store.read() as con:
+        expected = con.execute(
+            "SELECT sum(value) FROM cell_values WHERE variable = 'count' "
+            "AND layer = 'dia-danh--places_vn' AND h3 IN (SELECT unnest(?::UBIGINT[]))",
+            [children]).fetchone()[0]
+    area = query.at_cell(store, coarse)
+    assert area["res"] == 5 and 0 < area["cells"] <= 49
+    assert area["layers"]["dia-danh--places_vn"]["count"]["value"] == expected >= count
+    with pytest.raises(ValidationError, match="ask /twin/unit"):
+        query.at_cell(store, h3.cell_to_parent(parent, 0))

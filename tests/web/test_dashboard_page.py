@@ -5,6 +5,7 @@ programme's progress, live sensors by province, and an alert acknowledged by its
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from tests.live.conftest import make_source, make_station, now_iso
@@ -88,3 +89,52 @@ def test_live_section_alone_is_the_pages_own(client, cat):
     assert row in page[start:]
     assert 'data-html="/dashboard/live"' in page[start:]
     assert "PM2.5 by province" in client.get("/dashboard/live?lang=en").text
+
+
+def _block(page: str, start: str, end: str) -> str:
+    """The markup from ``start`` to the next ``end`` after it."""
+    at = page.index(start)
+    return page[at:page.index(end, at)]
+
+
+def test_indicators_show_trends_and_targets_without_figures(client, cat, tmp_path):
+    """Every indicator with a series has its trend drawn on the page, without script: an
+    inline SVG named by its values, and the values in a table. The national indicators
+    that have only a target so far are listed with it, its source and no figure; the
+    live section served alone (which the page script swaps in) keeps the trends.
+    """
+    _load_indicators(cat, tmp_path)
+    source, _ = make_source(cat, "so-tnmt-ha-noi")
+    stream = make_station(cat, source)
+    Ingestor(cat).submit([Incoming({"phenomenonTime": now_iso(-3 * 3600), "result": 30},
+                                   stream),
+                          Incoming({"phenomenonTime": now_iso(-60), "result": 60}, stream)])
+    page = client.get("/dashboard?lang=en").text
+
+    share = _block(page, 'data-indicator="de_gdp_share"', "</li>")
+    assert '<svg class="sparkline"' in share and 'role="img"' in share
+    assert ("Trend of Digital economy share of GDP: 2021: 11.9; 2022: 14.3; "
+            "2023 (estimate): 16.5; 2024: 18</title>") in share
+    assert '<line class="target"' in share  # the 2025 target of 20 %
+    assert "<details>" in share and "<th scope=\"row\">2022</th><td>14.3</td>" in share
+    assert "sparkline" not in _block(page, 'data-indicator="egov_rank"', "</li>")  # 1 figure
+
+    for code, target in [("online_procedures_share", 100), ("online_dossiers_share", 80),
+                         ("adults_using_online_services", 40), ("gdp_growth", 8)]:
+        card = _block(page, f'data-indicator="{code}"', "</li>")
+        assert "No reported figure yet" in card, code
+        assert f"Target 2025: {target}" in card and "56/TB-VPCP" in card, code
+    vi = client.get("/dashboard?lang=vi").text
+    assert "Chưa có số liệu được công bố" in _block(vi, 'data-indicator="gdp_growth"', "</li>")
+
+    datasets = _block(page, 'id="open-data-trend-public_datasets"', "</svg>")
+    assert "Trend of Public datasets:" in datasets  # 12 months of growth
+
+    live = _block(page, 'data-live-trend="1"', "</article>")
+    assert 'id="live-1-trend"' in live and "Trend of PM2.5: " in live
+    assert live.count('<th scope="row">') == 2 + 1  # two hours, one province
+    assert len(_block(live, 'data-trend="', '">').split()) == 2
+    fragment = client.get("/dashboard/live?lang=en").text
+    assert _block(fragment, 'data-live-trend="1"', "</article>") == live
+    ids = re.findall(r'\sid="([^"]+)"', page)  # each picture's title is its own
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

@@ -23,8 +23,8 @@ from vntwin.twin.query import cell_index
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-]
+]  # not oas30: FastAPI describes the API in OpenAPI 3.1
+ITEMS_PARAMETERS = {"bbox", "limit", "offset", "datetime", "f"}  # datetime: see items()
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -38,13 +38,29 @@ def _geojson(body: dict[str, Any]) -> JSONResponse:
 def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if not text:
         return None
+    message = "four numbers minx,miny,maxx,maxy (or six, with minz and maxz)"
     try:
         parts = [float(v) for v in text.split(",")]
     except ValueError:
-        raise ValidationError({"bbox": ["four numbers: minx,miny,maxx,maxy"]}) from None
+        raise ValidationError({"bbox": [message]}) from None
+    if len(parts) == 6:  # OGC API Features: minx,miny,minz,maxx,maxy,maxz; heights unused
+        parts = [parts[0], parts[1], parts[3], parts[4]]
     if len(parts) != 4:
-        raise ValidationError({"bbox": ["four numbers: minx,miny,maxx,maxy"]})
+        raise ValidationError({"bbox": [message]})
     return parts[0], parts[1], parts[2], parts[3]
+
+
+def _check_parameters(request: Request) -> None:
+    """OGC API Features /req/core/query-param-unknown: a parameter the API does not define
+    is a 400, not silently ignored (a typo such as ``bbx`` would return everything).
+    """
+    unknown = sorted(set(request.query_params) - ITEMS_PARAMETERS)
+    if unknown:
+        raise ValidationError({unknown[0]: [
+            f"unknown query parameter; items takes {', '.join(sorted(ITEMS_PARAMETERS))}"]})
+    fmt = request.query_params.get("f")
+    if fmt is not None and fmt.lower() not in ("json", "geojson"):
+        raise ValidationError({"f": ["items are served as GeoJSON only: f=json"]})
 
 
 def _collection_json(request: Request, col: features.Collection) -> dict[str, Any]:
@@ -122,6 +138,9 @@ def router() -> APIRouter:
                     offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> Any:
         cat, store = context(request)
         try:
+            # ``datetime`` is accepted and has no effect: raw layers carry no time, and
+            # grid items hold each cell's latest value (as of times: /twin/...?as_of=)
+            _check_parameters(request)
             box = _parse_bbox(bbox)
             col = await run_in_threadpool(features.find, cat, store, collection_id)
             if col.kind == "grid":

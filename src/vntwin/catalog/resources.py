@@ -31,6 +31,9 @@ class StoredUpload:
     size: int
     path: Path
     filename: str
+    # the columns the server read in the file (a twin layer: ``[{"name", "type"}]``),
+    # shown as the resource's ``schema`` when no datastore load gives one
+    schema: list[dict[str, Any]] | None = None
 
 
 def store_file(cat: Catalog, path: Path, filename: str) -> StoredUpload:
@@ -129,7 +132,7 @@ def _apply(res: Resource, fields: dict[str, Any], upload: StoredUpload | None,
             res.name = upload.filename
         res.last_modified = utcnow()
         outcome = outcome or DatastoreOutcome()
-        res.schema = outcome.schema
+        res.schema = outcome.schema if outcome.schema is not None else upload.schema
         res.datastore_active = outcome.schema is not None
         res.extras = {k: v for k, v in res.extras.items() if k != "datastore_error"}
         if outcome.error:

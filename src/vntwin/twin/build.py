@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h3
 import numpy as np
 import pandas as pd
 
@@ -31,7 +32,7 @@ from vntwin.errors import VntwinError
 from vntwin.twin.bulk import BulkLoad, Spilled, SpillPlan, spill_values
 from vntwin.twin.fuse.grid import HexGrid
 from vntwin.twin.fuse.tables import TableMatch, merge_unit_rows
-from vntwin.twin.kinds import ColumnPlan, plan_columns, variable_kinds
+from vntwin.twin.kinds import ColumnPlan, keep_top_categories, plan_columns, variable_kinds
 from vntwin.twin.layer import Layer
 from vntwin.twin.layers import (
     LayerSource,
@@ -85,9 +86,29 @@ def _grid(cat: Catalog, res: int) -> pd.DataFrame:
     return AdminUnits.load(cat.settings.admin_dir).cells(res)
 
 
-def _unit_cells(grid: pd.DataFrame, place_level: str) -> pd.DataFrame:
+def _unit_cells(grid: pd.DataFrame, place_level: str, units: pd.DataFrame | None = None
+                ) -> pd.DataFrame:
+    """Each cell of the grid with its unit; a unit that holds no cell of its own (a
+    commune smaller than a cell at a coarse resolution) shares the grid cell holding its
+    representative point, so a table's values for it stay in the twin (totals are
+    conserved) instead of being dropped.
+    """
+    from vntwin.twin.grid import latlng_to_cells
+
     column = "commune_code" if place_level == "commune" else "province_code"
-    return grid[["h3", column]].rename(columns={column: "unit_code"})
+    out = grid[["h3", column]].rename(columns={column: "unit_code"})
+    if units is None or out.empty:
+        return out
+    missing = units[~units["code"].isin(set(out["unit_code"]))]
+    if missing.empty:
+        return out
+    points = missing.geometry.representative_point()
+    res = h3.get_resolution(h3.int_to_str(int(out["h3"].iloc[0])))
+    cells = latlng_to_cells(points.y.to_numpy(), points.x.to_numpy(), res)
+    extra = pd.DataFrame({"h3": cells.astype(out["h3"].dtype),
+                          "unit_code": missing["code"].to_numpy()})
+    extra = extra[extra["h3"].isin(set(out["h3"]))]
+    return pd.concat([out, extra], ignore_index=True)
 
 
 WEIGHT_EXTRA = "twin_weight"  # "layer/variable": spread a unit table by it, not by area
@@ -168,6 +189,7 @@ def _fuse_values(layer: Layer, source: LayerSource, res: int, hexes: HexGrid | N
     started = time.perf_counter()
     layer, times = layer_times(layer, source.extras)  # the time column is not a quantity
     plan = plan_columns(layer, source.extras)
+    layer = keep_top_categories(layer, plan)
     planned = time.perf_counter()
     values = fuse_by_time(layer, times, lambda part, moment: fuse_layer(
         part, res, extensive=plan.extensive, intensive=plan.intensive,
@@ -248,9 +270,11 @@ def _read(cat: Catalog, store: TwinStore, source: LayerSource, grid: pd.DataFram
             layer.frame, codes, found.keys, found.old, extensive=plan.extensive,
             intensive=plan.intensive, weight=_merge_weight(source, plan),
             place=layer.place_column, times=times if isinstance(times, np.ndarray) else None)
+        match.split = found.split
         layer.frame.attrs[MATCH_ATTR] = match
         weight = source.extras.get(WEIGHT_EXTRA)
-        unit_cells = _unit_cells_at(_unit_cells(grid, level),
+        units = admin.communes if level == "commune" else admin.provinces
+        unit_cells = _unit_cells_at(_unit_cells(grid, level, units),
                                     _weight_values(store, str(weight)) if weight else None)
     return layer, unit_cells
 

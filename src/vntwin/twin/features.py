@@ -356,9 +356,12 @@ def layer_items(cat: Catalog, col: Collection, bbox: tuple[float, float, float, 
     assert col.source is not None
     page, matched = features_in(cat, col.source, bbox, limit, offset)
     features = []
-    for fid, row in zip(page.index, page.itertuples(index=False), strict=True):
-        props = {k: _json_value(v) for k, v in row._asdict().items() if k != "geometry"}
-        geom = row.geometry
+    geometry = page.geometry.to_numpy() if len(page) else []
+    # records, not itertuples(): that renames every column that is not a Python name
+    # ("Mã xã" -> "_0"), and the properties must keep the names the agency gave
+    records = page.drop(columns=page.geometry.name).to_dict("records") if len(page) else []
+    for fid, row, geom in zip(page.index, records, geometry, strict=True):
+        props = {str(k): _json_value(v) for k, v in row.items()}
         features.append({"type": "Feature", "id": int(fid),
                          "geometry": json.loads(shapely.to_geojson(geom)) if geom else None,
                          "properties": props})

@@ -9,7 +9,9 @@ read and validated before anything is stored.
 
 from __future__ import annotations
 
+import re
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from vntwin.catalog.auth import Actor
 from vntwin.catalog.resources import StoredUpload, discard_unreferenced, store_file
 from vntwin.catalog.service import Catalog
 from vntwin.errors import NotFound, ValidationError
+from vntwin.text import fold
 from vntwin.twin.layer import Layer
 
 LAYER_FORMATS = {"raster": ("GeoTIFF", "image/tiff", ".tif")}
@@ -31,8 +34,29 @@ def _existing(cat: Catalog, actor: Actor, name: str) -> dict[str, Any] | None:
         return None
 
 
-def _layer_extras(layer: Layer) -> dict[str, Any]:
-    extras: dict[str, Any] = {"twin_layer": layer.name, "twin_kind": layer.kind,
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def layer_keys(names: list[str]) -> list[str]:
+    """Each layer's key: its name when that is a plain file name (``places_vn``), else a
+    slug of it ("Địa danh" → ``dia-danh``), made unique within the file.
+
+    The key names the layer's file, its twin layer, OGC collection and tiles (URLs);
+    the name as the file gave it stays the resource's title.
+    """
+    keys: list[str] = []
+    for name in names:
+        key = name if _PLAIN.fullmatch(name) and ".." not in name else (
+            re.sub(r"[^a-z0-9_]+", "-", fold(name)).strip("-_")[:80] or "layer")
+        base, n = key, 2
+        while key in keys:
+            key, n = f"{base}-{n}", n + 1
+        keys.append(key)
+    return keys
+
+
+def _layer_extras(layer: Layer, key: str) -> dict[str, Any]:
+    extras: dict[str, Any] = {"twin_layer": key, "twin_kind": layer.kind,
                               "twin_report": "; ".join(layer.report)[:4000]}
     if layer.place_column:
         extras["twin_place_column"] = layer.place_column
@@ -64,15 +88,18 @@ def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
     if pkg is None and not org:
         raise ValidationError({"org": [f"dataset {dataset!r} does not exist: give --org to "
                                        "create it"]})
+    keys = layer_keys([layer.name for layer in layers])
     with tempfile.TemporaryDirectory(prefix="vntwin-ingest-") as tmp:
-        written = [(layer, write_layer(layer, Path(tmp), layer.name)) for layer in layers]
+        written = [(layer, write_layer(layer, Path(tmp), key))
+                   for layer, key in zip(layers, keys, strict=True)]
         stored: list[StoredUpload] = []
         original: StoredUpload | None = None
         try:
             if keep_original:
                 original = store_file(cat, path, filename)
-            for _, file in written:
-                stored.append(store_file(cat, file, file.name))
+            for layer, file in written:
+                stored.append(replace(store_file(cat, file, file.name),
+                                      schema=layer.schema or None))
             if pkg is None:
                 pkg = packages.create(cat, actor, {
                     "name": dataset, "title": title or dataset, "owner_org": org,
@@ -84,12 +111,12 @@ def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
                 resources.update(cat, actor, {"id": source["id"], **meta}, original, patch=True)
             elif original is not None:
                 resources.create(cat, actor, {"package_id": pkg["id"], **meta}, original)
-            for (layer, _), upload in zip(written, stored, strict=True):
+            for (layer, _), upload, key in zip(written, stored, keys, strict=True):
                 fmt, mimetype, _ = LAYER_FORMATS.get(layer.kind, VECTOR_FORMAT)
                 data = {"name": f"{layer.name} ({layer.kind})", "format": fmt,
-                        "mimetype": mimetype, **_layer_extras(layer)}
-                if layer.name in by_layer:
-                    resources.update(cat, actor, {"id": by_layer[layer.name]["id"], **data},
+                        "mimetype": mimetype, **_layer_extras(layer, key)}
+                if key in by_layer:
+                    resources.update(cat, actor, {"id": by_layer[key]["id"], **data},
                                      upload, patch=True)
                 else:
                     resources.create(cat, actor, {"package_id": pkg["id"], **data}, upload)
@@ -99,5 +126,6 @@ def ingest_file(cat: Catalog, actor: Actor, path: Path, *, dataset: str,
             raise
     result = packages.show(cat, actor, dataset)
     return {"dataset": result["name"], "layers": [
-        {"name": layer.name, "kind": layer.kind, "rows": None if layer.frame is None
-         else len(layer.frame), "report": layer.report} for layer in layers]}
+        {"name": key, "title": layer.name, "kind": layer.kind,
+         "rows": None if layer.frame is None else len(layer.frame), "report": layer.report,
+         "schema": layer.schema} for layer, key in zip(layers, keys, strict=True)]}

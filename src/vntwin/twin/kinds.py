@@ -9,7 +9,7 @@ short text columns are categories).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -71,6 +71,8 @@ def plan_columns(layer: Layer, extras: dict[str, Any]) -> ColumnPlan:
             plan.intensive.append(column)
         elif column in declared["categorical"]:
             plan.categorical.append(column)
+        elif variable is not None and variable[1] == "categorical":
+            plan.categorical.append(column)  # land-use or road classes, however many
         elif numeric and variable is not None and variable[1] == "extensive":
             plan.extensive.append(column)
         elif numeric:
@@ -79,6 +81,35 @@ def plan_columns(layer: Layer, extras: dict[str, Any]) -> ColumnPlan:
                 and len(series) > MAX_CATEGORIES:
             plan.categorical.append(column)
     return plan
+
+
+OTHER_CATEGORY = "khác"  # "other": the classes past the MAX_CATEGORIES - 1 most common
+
+
+def keep_top_categories(layer: Layer, plan: ColumnPlan) -> Layer:
+    """The layer with each categorical column's rarer classes merged into
+    ``OTHER_CATEGORY``, so a column has at most ``MAX_CATEGORIES`` shares.
+
+    A land-use map may use 47 national codes; 47 shares per cell would bury the map's
+    legend and multiply the store, while the most common classes carry nearly all the
+    area. Classes are ranked by how many features have them (ties by name), and shares
+    still add up to one per cell.
+    """
+    frame = layer.frame
+    if frame is None:
+        return layer
+    changed = {}
+    for column in plan.categorical:
+        counts = frame[column].value_counts(dropna=True)
+        if len(counts) <= MAX_CATEGORIES:
+            continue
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        keep = {value for value, _ in ranked[:MAX_CATEGORIES - 1]}
+        values = frame[column]
+        changed[column] = values.where(values.isna() | values.isin(keep), OTHER_CATEGORY)
+    if not changed:
+        return layer
+    return replace(layer, frame=frame.assign(**changed))
 
 
 def _is_text(series: pd.Series) -> bool:

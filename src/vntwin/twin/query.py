@@ -143,13 +143,44 @@ def _at_cell(con: duckdb.DuckDBPyConnection, index: int, when: datetime | None) 
             "layers": _cell_layers(con, index, when)}
 
 
+MAX_CHILD_LEVELS = 6  # a coarser cell is summed over at most 7**6 = 117,649 cells
+
+
 def at_cell(store: TwinStore, cell: str | int, as_of: str | datetime | None = None) -> dict:
-    """All layers' values in one cell, with the cell's administrative units."""
+    """All layers' values in one cell, with the cell's administrative units.
+
+    A cell of another resolution than the twin's is answered as a GIS user means it: a
+    finer cell by the twin's cell that holds it (``twin_h3``), a coarser one by its
+    children at the twin's resolution, aggregated as an area (``cells`` of them; H3's
+    children cover their parent only approximately, as everywhere in H3).
+    """
     index = cell_index(cell)
     when = _as_of(as_of)
     with store.read() as con:
-        out = _at_cell(con, index, when)
-    out["layers"] = {**out["layers"], **_extra_layers(store, when, cells=[index])}
+        row = con.execute("SELECT value FROM meta WHERE key = 'res'").fetchone()
+        twin_res = int(row[0]) if row else None
+        asked = h3.int_to_str(index)
+        res = h3.get_resolution(asked)
+        if twin_res is None or res == twin_res:
+            out = _at_cell(con, index, when)
+            cells = [index]
+        elif res > twin_res:
+            parent = h3.str_to_int(h3.cell_to_parent(asked, twin_res))
+            out = {**_at_cell(con, parent, when), "h3": asked, "res": res,
+                   "twin_h3": h3.int_to_str(parent)}
+            cells = [parent]
+        else:
+            if twin_res - res > MAX_CHILD_LEVELS:
+                raise ValidationError({"h3": [
+                    f"cell {asked} is at resolution {res}, the twin at {twin_res}: at most "
+                    f"{MAX_CHILD_LEVELS} levels coarser; ask /twin/unit or /twin/bbox"]})
+            cells = [h3.str_to_int(c) for c in h3.cell_to_children(asked, twin_res)]
+            area = "SELECT h3 FROM cells WHERE h3 IN (SELECT unnest(?::UBIGINT[]))"
+            inside, layers = _run(con, area, [cells], when)
+            out = {"h3": asked, "res": res, "cells": inside, "inside_territory": inside > 0,
+                   "as_of": when.isoformat() if when else None, "layers": layers}
+    out["twin_res"] = twin_res
+    out["layers"] = {**out["layers"], **_extra_layers(store, when, cells=cells)}
     return out
 
 

@@ -23,6 +23,7 @@ from vntwin.errors import Message, NotAuthorized, RateLimited
 from vntwin.web import i18n
 from vntwin.web.messages import FREQUENCY_LABELS, THEME_LABELS
 from vntwin.web.session import CSRF_FIELD, Session, SessionCodec, check_csrf, check_origin
+from vntwin.web.sparkline import sparkline
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -58,6 +59,7 @@ class Templates:
                 v, _l, fmt)
             env.filters["number"] = lambda v, _l=lang: i18n.show_number(v, _l)
             env.filters["filesize"] = lambda v, _l=lang: i18n.show_size(v, _l)
+            env.globals["sparkline"] = sparkline
             self.envs[lang] = env
 
     def render(self, lang: str, name: str, context: dict[str, Any]) -> str:

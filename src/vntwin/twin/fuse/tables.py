@@ -36,6 +36,9 @@ class TableMatch:
     unmatched: list[str] = field(default_factory=list)  # distinct values matching no unit
     unmatched_rows: int = 0
     weight: str | None = None  # the column weighting intensive means of merged rows
+    # pre-2025 communes the reform divided: value -> the 2025 communes it went to (the
+    # first holds all of its values: no boundary of the old commune is known to split them)
+    split: dict[str, list[str]] = field(default_factory=dict)
 
     def note(self) -> str:
         """One line for the layer's notes: what users of the layer need to know."""
@@ -49,13 +52,19 @@ class TableMatch:
             more = len(self.unmatched) - SHOWN_KEYS
             text += (f"; {self.unmatched_rows} rows matched no unit and were left out: "
                      f"{shown}{f' and {more} more' if more > 0 else ''}")
+        if self.split:
+            shown = ", ".join(f"{k} → {v[0]}" for k, v in list(self.split.items())[:SHOWN_KEYS])
+            more = len(self.split) - SHOWN_KEYS
+            text += (f"; {len(self.split)} pre-2025 communes were divided among several 2025 "
+                     f"communes and are given whole to the one the official conversion names "
+                     f"first: {shown}{f' and {more} more' if more > 0 else ''}")
         return text
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "matched": self.matched, "units": self.units,
                 "merged_rows": self.merged_rows, "merged": self.merged,
                 "unmatched_rows": self.unmatched_rows, "unmatched": self.unmatched,
-                "weight": self.weight, "note": self.note()}
+                "weight": self.weight, "split": self.split, "note": self.note()}
 
 
 def merge_unit_rows(frame: pd.DataFrame, codes: Sequence[str | None],

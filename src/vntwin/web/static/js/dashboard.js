@@ -1,12 +1,14 @@
 /* vntwin operations dashboard: follow /live/events (server-sent events), add new alerts at
    the top of the list and refresh the sensor values, without a reload; a sensor property
-   or province first seen after loading gets the server's rendering of the live section.
-   The page shows the values as of its loading when this script does not run. No inline
-   scripts (CSP). */
+   or province first seen after loading gets the server's rendering of the live section,
+   and so do changed trends (their sparklines are drawn by the server), at most once a
+   minute. The page shows the values as of its loading when this script does not run.
+   No inline scripts (CSP). */
 (function () {
   "use strict";
 
   var REFRESH_MS = 2000;
+  var TREND_MS = 60000;  // redraw changed trends no more often: it replaces the section
 
   function fill(template, values) {
     return template.replace(/%\((\w+)\)s/g, function (all, key) {
@@ -103,7 +105,7 @@
     // seen after the page loaded needs the section from the server again.
     function lacksRows(board) {
       return (board.live || []).some(function (ind) {
-        var id = ind.observed_property_id;
+        var id = ind.key;
         if (!root.querySelector("[data-live='" + id + ":value']")) { return true; }
         return (ind.provinces || []).some(function (p) {
           return !root.querySelector("[data-live-row='" + id + ":" + p.province_code + "']");
@@ -111,9 +113,39 @@
       });
     }
 
+    // What a trend's sparkline was drawn from, as the server writes it in data-trend.
+    function signature(trend) {
+      return (trend || []).map(function (h) { return h.hour + "/" + h.observations; })
+        .join(" ");
+    }
+
+    // Has a trend changed since the section was drawn (a new hour, new observations)?
+    function trendsChanged(board) {
+      return (board.live || []).some(function (ind) {
+        var drawn = root.querySelector("[data-live-trend='" + ind.key + "']");
+        return drawn && drawn.getAttribute("data-trend") !== signature(ind.trend);
+      });
+    }
+
+    var trendsDrawn = Date.now();
+    var trendTimer = null;
+
+    // Redraw for changed trends once the minute since the last drawing is up; until then
+    // the values are updated in place, and a refresh is due when the minute is up.
+    function trendsDue(board) {
+      if (!trendsChanged(board)) { return false; }
+      var wait = trendsDrawn + TREND_MS - Date.now();
+      if (wait <= 0) { return true; }
+      if (!trendTimer) {
+        trendTimer = window.setTimeout(function () { trendTimer = null; refresh(); }, wait);
+      }
+      return false;
+    }
+
     // Swap in the server's rendering of the live section. Focus stays where it was: on the
     // same table (a focusable scroll region), or on the section's heading if it went away.
     function redrawLive() {
+      trendsDrawn = Date.now();
       return fetch(liveBody.getAttribute("data-html"), {headers: {"Accept": "text/html"}})
         .then(function (r) {
           if (!r.ok) { throw new Error(String(r.status)); }
@@ -139,7 +171,7 @@
 
     function update(board) {
       (board.live || []).forEach(function (ind) {
-        var id = ind.observed_property_id;
+        var id = ind.key;
         setText("[data-live='" + id + ":value']", number.format(ind.value));
         setText("[data-live='" + id + ":sensors']", String(ind.sensors));
         setText("[data-live='" + id + ":min']", number.format(ind.min));
@@ -165,7 +197,7 @@
         fetch(root.getAttribute("data-json"), {headers: {"Accept": "application/json"}})
           .then(function (r) { return r.json(); })
           .then(function (board) {
-            if (liveBody && lacksRows(board)) { return redrawLive(); }
+            if (liveBody && (lacksRows(board) || trendsDue(board))) { return redrawLive(); }
             update(board);
           })
           .then(function () {
