@@ -119,3 +119,23 @@ def test_one_bad_observation_refuses_the_whole_request(client: TestClient, admin
     r = client.post(f"{STA}/Things", json=deep, headers={"Authorization": admin_token})
     assert r.status_code == 403, r.text
     assert client.get(f"{STA}/Things").json()["value"] == []
+
+
+def test_nested_observations_are_placed_at_the_current_location(
+        client: TestClient, admin_token: str, cat: Catalog) -> None:
+    from vntwin.live import alerts
+
+    auth = _auth(client, admin_token)
+    thing = client.post(f"{STA}/Things", json=station("moved", HANOI), headers=auth).json()
+    r = client.post(f"{STA}/Locations", headers=auth, json={  # it moved to Cần Thơ
+        **station("moved", CANTHO)["Locations"][0], "Things": [{"@iot.id": thing["@iot.id"]}]})
+    assert r.status_code == 201, r.text
+    alerts.create_rule(cat, {"name": "cao", "kind": "threshold", "observed_property_id": 1,
+                             "operator": ">", "limit": 100, "area": {"province": "92"}})
+    body = {**station("x", HANOI)["Datastreams"][0], "name": "PM2.5 moved 2",
+            "ObservedProperty": {"@iot.id": 1}, "Thing": {"@iot.id": thing["@iot.id"]},
+            "Observations": [{"result": 150}]}
+    r = client.post(f"{STA}/Datastreams", json=body, headers=auth)
+    assert r.status_code == 201, r.text
+    raised = alerts.list_alerts(cat)["alerts"]
+    assert [a["province_code"] for a in raised] == ["92"]

@@ -15,14 +15,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vntwin.catalog.models import utcnow
 from vntwin.errors import NotAuthorized, RateLimited, ValidationError
 from vntwin.live import alerts
 from vntwin.live.ingest import Ingestor
-from vntwin.live.models import StaDatastream, StaLocation, StaThing, StaThingLocation
+from vntwin.live.layers import current_locations
+from vntwin.live.models import StaDatastream, StaLocation, StaThing
 from vntwin.live.sources import SourceInfo
 from vntwin.live.sta_create import Pending
 from vntwin.live.sta_model import OBSERVATION_TYPES
@@ -46,12 +47,13 @@ class ObservationRefused(ValidationError):
 
 def _stream_info(session: Session, stream: StaDatastream, source: SourceInfo) -> StreamInfo:
     """What checking and placing an observation needs, read in this transaction (the
-    Datastream, its Thing and first Location may be minutes old or being created now).
+    Datastream, its Thing and current Location may be minutes old or being created now).
+    The current Location is the newest linked, as ``ingest.load_streams`` places it.
     """
-    first = (select(func.min(StaThingLocation.location_id))
-             .where(StaThingLocation.thing_id == stream.thing_id).scalar_subquery())
+    here = current_locations()
     thing_name = session.scalar(select(StaThing.name).where(StaThing.id == stream.thing_id))
-    place = session.scalars(select(StaLocation).where(StaLocation.id == first)).first()
+    place = session.scalars(select(StaLocation).join(here, here.c.location_id == StaLocation.id)
+                            .where(here.c.thing_id == stream.thing_id)).first()
     valid = (stream.properties or {}).get("validRange")
     return StreamInfo(
         id=stream.id, name=stream.name,
