@@ -218,3 +218,40 @@ def test_driver_outside_the_allow_list_refused():
 
     with pytest.raises(ValidationError, match="GDAL read the file as OGR_VRT, not GeoJSON"):
         check_driver("OGR_VRT", "GeoJSON", Where("x.geojson"))
+
+
+def test_gdal_sandbox_holds_while_any_thread_is_inside():
+    """Uploads are read in a thread pool: A leaving must not open B's sandbox, and the
+    options must be restored once both left (not left on for the whole process).
+    """
+    import threading
+
+    import pyogrio
+
+    from vntwin.ingest.safety import gdal_sandbox
+
+    key = "GDAL_DISABLE_READDIR_ON_OPEN"
+    before = pyogrio.get_gdal_config_option(key)
+    a_inside, b_inside, a_left = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, str | None] = {}
+
+    def reader_a() -> None:
+        with gdal_sandbox():
+            a_inside.set()
+            b_inside.wait(5)
+        a_left.set()
+
+    def reader_b() -> None:
+        a_inside.wait(5)
+        with gdal_sandbox():
+            b_inside.set()
+            a_left.wait(5)
+            seen["b after a left"] = pyogrio.get_gdal_config_option(key)
+
+    threads = [threading.Thread(target=reader_a), threading.Thread(target=reader_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == {"b after a left": "EMPTY_DIR"}
+    assert pyogrio.get_gdal_config_option(key) == before

@@ -26,12 +26,13 @@ import re
 import shutil
 import sqlite3
 import stat
+import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 import pyogrio
 import rasterio
@@ -148,20 +149,39 @@ def stage(path: Path, directory: Path, name: str) -> Path:
     return target
 
 
+class _SandboxState:
+    """Who holds the sandbox, and the options to put back when the last one leaves."""
+
+    lock: ClassVar[threading.Lock] = threading.Lock()
+    holders: ClassVar[int] = 0
+    saved: ClassVar[dict[str, str | None]] = {}
+
+
 @contextmanager
 def gdal_sandbox() -> Iterator[None]:
     """GDAL_SANDBOX applied to both GDAL copies (pyogrio's and rasterio's), then restored.
 
-    pyogrio's options are process-wide: ingest must not run concurrently with other GDAL
-    work that needs different settings in the same process.
+    pyogrio's options are process-wide, and API uploads are read in a thread pool, so the
+    sandbox is reference-counted under a lock: the first reader in saves the options and
+    applies the sandbox, the last one out restores them. (Saving and restoring per block
+    let an early leaver switch the sandbox off under a reader still inside, and a late one
+    "restore" the sandbox for good.) rasterio's ``Env`` is per thread already. Other GDAL
+    work in the process runs sandboxed while any upload is being read.
     """
-    previous = {key: pyogrio.get_gdal_config_option(key) for key in GDAL_SANDBOX}
-    pyogrio.set_gdal_config_options(dict(GDAL_SANDBOX))
+    state = _SandboxState
+    with state.lock:
+        if state.holders == 0:
+            state.saved = {key: pyogrio.get_gdal_config_option(key) for key in GDAL_SANDBOX}
+            pyogrio.set_gdal_config_options(dict(GDAL_SANDBOX))
+        state.holders += 1
     try:
         with rasterio.Env(**GDAL_SANDBOX):
             yield
     finally:
-        pyogrio.set_gdal_config_options(previous)
+        with state.lock:
+            state.holders -= 1
+            if state.holders == 0:
+                pyogrio.set_gdal_config_options(state.saved)
 
 
 def check_driver(opened: str, expected: str, where: Where) -> None:
