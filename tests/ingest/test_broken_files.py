@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import sqlite3
 import zipfile
@@ -255,3 +256,68 @@ def test_gdal_sandbox_holds_while_any_thread_is_inside():
         thread.join(10)
     assert seen == {"b after a left": "EMPTY_DIR"}
     assert pyogrio.get_gdal_config_option(key) == before
+
+
+def _corrupt(data: bytes, rng: random.Random) -> bytes:
+    """One random damage: flipped bytes, a truncation, or a run of random bytes."""
+    damaged = bytearray(data)
+    how = rng.randrange(3)
+    if how == 0:
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(len(damaged))] ^= rng.randrange(1, 256)
+    elif how == 1:
+        del damaged[rng.randrange(4, len(damaged)):]
+    else:
+        start, length = rng.randrange(len(damaged)), rng.randint(1, 64)
+        damaged[start:start + length] = rng.randbytes(length)
+    return bytes(damaged)
+
+
+def test_damaged_zip_names_the_entry(tmp_path: Path):
+    """A flipped byte in the deflated .shp made zlib raise its own error (an HTTP 500)."""
+    source = FIXTURES / "communes_caobang_vn2000_utm48.zip"
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as archive:
+        info = next(i for i in archive.infolist() if i.filename.endswith(".shp"))
+    local_extra = int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    start = info.header_offset + 30 + len(info.filename.encode()) + local_extra
+    data[start + 5] ^= 0x5A
+    path = tmp_path / "xa.zip"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValidationError, match=r"^file: xa.zip, layer "
+                       r"'communes_caobang_vn2000_utm48.shp': the zip entry is damaged"):
+        read_layers(path)
+
+
+def test_randomly_damaged_zips_fail_with_a_validation_error_naming_the_file(tmp_path: Path):
+    """Whatever the damage, the uploader gets vntwin's error about their file (or, when
+    the damage missed everything that matters, the layer), never a library's exception.
+    """
+    data = (FIXTURES / "communes_caobang_vn2000_utm48.zip").read_bytes()
+    rng = random.Random(20261125)
+    path = tmp_path / "xa.zip"
+    outcomes: set[str] = set()
+    for _ in range(200):
+        path.write_bytes(_corrupt(data, rng))
+        try:
+            read_layers(path)
+            outcomes.add("read")
+        except (ValidationError, TooLarge) as error:
+            assert str(error).startswith(("xa.zip", "file: xa.zip")), str(error)
+            outcomes.add(type(error).__name__)
+    assert "ValidationError" in outcomes
+
+
+def test_crs_proj_cannot_transform_is_a_validation_error(tmp_path: Path):
+    """An engineering (local) CRS has no way to WGS 84: PROJ's error became an HTTP 500."""
+    import geopandas as gpd
+    import shapely
+    from pyproj import CRS
+
+    local = CRS.from_wkt('ENGCRS["local",EDATUM["site"],CS[Cartesian,2],AXIS["x",east,'
+                         'LENGTHUNIT["metre",1]],AXIS["y",north,LENGTHUNIT["metre",1]]]')
+    path = tmp_path / "site.parquet"
+    gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(1, 2)], crs=local).to_parquet(path)
+    with pytest.raises(ValidationError, match=r"site.parquet, layer 'site': cannot "
+                       r"reproject from local to EPSG:4326"):
+        read_layers(path)

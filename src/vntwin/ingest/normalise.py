@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import CRS
+from pyproj.exceptions import ProjError
 
 from vntwin.ingest import geometry, schema
 from vntwin.ingest.crs import WGS84, choose, is_wgs84, label, transformation_note
@@ -54,8 +55,7 @@ def vector_layers(frame: gpd.GeoDataFrame, *, name: str, where: Where, file_crs:
     if is_wgs84(crs):
         frame = frame.set_crs(WGS84, allow_override=True)
     else:
-        report.append(transformation_note(crs))
-        frame = frame.to_crs(WGS84)
+        frame = _to_wgs84(frame, crs, where, report)
     checked = geometry.check(frame.geometry.to_numpy(), reasons)
     frame = frame.set_geometry(gpd.GeoSeries(checked.geometry, index=frame.index, crs=WGS84))
     if checked.repaired:
@@ -84,6 +84,21 @@ def vector_layers(frame: gpd.GeoDataFrame, *, name: str, where: Where, file_crs:
             schema=schema.infer(part),
         ))
     return layers
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, crs: CRS, where: Where,
+              report: list[str]) -> gpd.GeoDataFrame:
+    """The frame reprojected to EPSG:4326, the way it was done noted in ``report``.
+
+    PROJ refuses some CRSs only when asked for a transformation (a datum it cannot relate
+    to WGS 84, a projection it cannot invert): that is the file's problem, said as such.
+    """
+    try:
+        report.append(transformation_note(crs))
+        return frame.to_crs(WGS84)
+    except ProjError as error:
+        raise invalid(where, f"cannot reproject from {label(crs)} to EPSG:4326 "
+                             f"({str(error)[:200]}); pass --crs") from None
 
 
 def table_layer(frame: pd.DataFrame, *, name: str, where: Where, place_column: str,

@@ -14,11 +14,12 @@ import csv
 import sqlite3
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePath
 
 import pyogrio.errors
 import rasterio.errors
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import ProjError
 from shapely.errors import GEOSException
 
 from vntwin.ingest.crs import parse_crs
@@ -42,11 +43,12 @@ _LIBRARY_ERRORS = (
     pyogrio.errors.DataLayerError,
     rasterio.errors.RasterioError,
     rasterio.errors.CRSError,
-    CRSError,
+    ProjError,  # CRSError too; and a transformation PROJ cannot build
     GEOSException,
     csv.Error,
     sqlite3.Error,
     zipfile.BadZipFile,
+    zlib.error,
     UnicodeError,
 )
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")

@@ -21,6 +21,7 @@ a zip can hold ``../`` paths, symlinks or a few KB that expand to gigabytes. So:
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import shutil
@@ -28,11 +29,12 @@ import sqlite3
 import stat
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 import pyogrio
 import rasterio
@@ -68,6 +70,10 @@ _GPKG_SUSPECT = re.compile(
 )
 _EXTENSION_SUSPECT = re.compile(_EXTERNAL, re.I)  # extension definitions are URLs: fine
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_ZIP_DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError,
+               zlib.error, lzma.LZMAError, ValueError)
+"""What zipfile and its decompressors raise on damaged bytes (and bz2 raises OSError,
+caught only around reads: writing, it would be a full disk)."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +208,7 @@ def extract_zip(path: Path, dest: Path, where: Where, limits: Limits) -> list[Pa
             infos = archive.infolist()
             wanted = _check_entries(infos, where, limits)
             return [_extract(archive, info, dest, where, limits) for info in wanted]
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError) as err:
+    except _ZIP_DAMAGE as err:
         raise invalid(where, f"the zip archive is damaged or truncated ({err})") from None
 
 
@@ -256,14 +262,28 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, where:
     target.parent.mkdir(parents=True, exist_ok=True)
     budget = min(info.file_size, limits.max_expanded_bytes)
     written = 0
-    with archive.open(info) as source, target.open("xb") as out:
-        while chunk := source.read(1 << 20):
+    entry = where.at_layer(info.filename)
+    try:
+        source = archive.open(info)
+    except (*_ZIP_DAMAGE, OSError) as err:  # OSError: a header offset before the file start
+        raise invalid(entry, f"the zip entry is damaged ({err})") from None
+    with source, target.open("xb") as out:
+        while chunk := _read_entry(source, entry):
             written += len(chunk)
             if written > budget:
-                raise too_large(where.at_layer(info.filename),
-                                "the entry expands beyond its declared size; refused")
+                raise too_large(entry, "the entry expands beyond its declared size; refused")
             out.write(chunk)
     return target
+
+
+def _read_entry(source: IO[bytes], entry: Where) -> bytes:
+    """The next MiB of a zip entry; its damage (a bad CRC, undecodable deflate, bzip2 or
+    LZMA data, which bz2 reports as OSError) as a ValidationError naming the entry.
+    """
+    try:
+        return source.read(1 << 20)
+    except (*_ZIP_DAMAGE, OSError) as err:
+        raise invalid(entry, f"the zip entry is damaged ({err})") from None
 
 
 def check_geopackage(path: Path, where: Where) -> None:
