@@ -16,11 +16,16 @@ a zip can hold ``../`` paths, symlinks or a few KB that expand to gigabytes. So:
 - zips are checked entry by entry before one byte is extracted, then extracted with the
   byte counts enforced as they are written (headers can lie);
 - GeoPackages are inspected with Python's sqlite3 (read-only, immutable, untrusted schema)
-  before GDAL sees them.
+  before GDAL sees them;
+- CRS definitions GDAL would hand to PROJ (a GeoPackage's ``gpkg_spatial_ref_sys``, a
+  GeoJSON "crs" member) are checked first: PROJ opens any grid or init file a CRS names,
+  anywhere on the server (``crs.refuse_files``); a Shapefile's .prj is read by vntwin
+  and never shown to GDAL.
 """
 
 from __future__ import annotations
 
+import json
 import lzma
 import os
 import re
@@ -39,6 +44,7 @@ from typing import IO, Any, ClassVar
 import pyogrio
 import rasterio
 
+from vntwin.ingest.crs import definition_names_file
 from vntwin.ingest.problems import Where, invalid, too_large
 
 ALLOWED_DRIVERS = frozenset({"GeoJSON", "GPKG", "ESRI Shapefile", "GTiff"})
@@ -307,6 +313,7 @@ def check_geopackage(path: Path, where: Where) -> None:
         rows = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
         _check_schema(rows, where)
         _check_gpkg_tables(con, where)
+        _check_gpkg_crs(con, where)
     except sqlite3.DatabaseError as error:
         raise invalid(where, f"the GeoPackage is damaged or truncated ({error})") from None
     finally:
@@ -342,3 +349,80 @@ def _check_gpkg_tables(con: sqlite3.Connection, where: Where) -> None:
             if any(isinstance(v, str) and _EXTENSION_SUSPECT.search(v) for v in row):
                 raise invalid(where, "gpkg_extensions refers to other databases, files or "
                                      "URLs; refused")
+
+
+def _check_gpkg_crs(con: sqlite3.Connection, where: Where) -> None:
+    """No definition in gpkg_spatial_ref_sys may name a file (GDAL hands them to PROJ)."""
+    for row in con.execute("SELECT * FROM gpkg_spatial_ref_sys"):
+        for value in row:
+            found = definition_names_file(value) if isinstance(value, str) else None
+            if found is not None:
+                raise invalid(where, f"a CRS in gpkg_spatial_ref_sys refers to a file "
+                                     f"({found[:120]}); CRSs that name grid, init or other "
+                                     "files are not accepted (PROJ would open them on the "
+                                     "server)")
+
+
+_CRS_KEY = re.compile(rb'"(?:c|\\u00[46]3)(?:r|\\u00[57]2)(?:s|\\u00[57]3)"', re.I)
+_CRS_KEY_MAX = 20  # a quote, c r s each escaped as \u00XX, a quote
+_CRS_MEMBER_MAX = 1 << 16
+_JSON_SPACE = " \t\r\n"
+
+
+def check_geojson_crs(path: Path, where: Where) -> None:
+    r"""Check every "crs" member of a GeoJSON file before GDAL reads it.
+
+    GDAL honours the legacy "crs" member (RFC 7946 dropped it) of the file and of each
+    geometry, case-insensitively, passing its name to PROJ (which opens any grid or init
+    file it names) or fetching its "link". Members are found in the raw bytes, escaped
+    spellings (``"\u0063rs"``) included, and decoded with every duplicate key kept; a
+    "link"/"url" CRS or one naming a file is refused. EPSG codes, URNs and plain WKT are
+    fine (QGIS writes ``urn:ogc:def:crs:EPSG::3405``).
+    """
+    with path.open("rb") as file:
+        offset, tail = 0, b""
+        while chunk := file.read(1 << 20):
+            block = tail + chunk
+            for match in _CRS_KEY.finditer(block):
+                after = block[match.end():match.end() + 256].lstrip(_JSON_SPACE.encode())
+                if after and not after.startswith(b":"):
+                    continue  # "crs" as a value, not a key: no need to look further
+                _check_crs_member(path, offset - len(tail) + match.end(), where)
+            tail = block[-(_CRS_KEY_MAX - 1):]
+            offset += len(chunk)
+
+
+def _check_crs_member(path: Path, start: int, where: Where) -> None:
+    """The value after a "crs" key at byte ``start`` (if it is a key: a colon follows)."""
+    with path.open("rb") as file:
+        file.seek(start)
+        raw = file.read(_CRS_MEMBER_MAX)
+    text = raw.decode("utf-8", errors="replace")
+    body = text.lstrip(_JSON_SPACE)
+    if not body.startswith(":"):
+        return  # "crs" as a value, not a key
+    value_at = len(text) - len(body[1:].lstrip(_JSON_SPACE))
+    decoder = json.JSONDecoder(object_pairs_hook=list)
+    try:
+        value, _ = decoder.raw_decode(text, value_at)
+    except json.JSONDecodeError:
+        raise invalid(where, "a \"crs\" member is not valid JSON or is over "
+                             f"{_CRS_MEMBER_MAX:,} bytes; refused") from None
+    for item in _json_strings(value):
+        if item.strip().lower().startswith(("url", "link", "href")):
+            raise invalid(where, "a \"crs\" member links to a CRS elsewhere (GDAL would "
+                                 "fetch it); give the EPSG code instead")
+        found = definition_names_file(item)
+        if found is not None:
+            raise invalid(where, f"a \"crs\" member refers to a file ({found[:120]}); CRSs "
+                                 "that name grid, init or other files are not accepted "
+                                 "(PROJ would open them on the server)")
+
+
+def _json_strings(node: object) -> Iterator[str]:
+    """Every string in decoded JSON, keys included (objects are lists of pairs here)."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list | tuple):
+        for child in node:
+            yield from _json_strings(child)

@@ -23,7 +23,12 @@ from vntwin.ingest.dbf import decode_dbf_text
 from vntwin.ingest.encoding import codec_name
 from vntwin.ingest.problems import Where, invalid, too_large
 from vntwin.ingest.readers.base import Reader, Source, register
-from vntwin.ingest.safety import check_driver, check_geopackage, extract_zip
+from vntwin.ingest.safety import (
+    check_driver,
+    check_geojson_crs,
+    check_geopackage,
+    extract_zip,
+)
 from vntwin.twin.layer import Layer
 
 _SHP_MAGIC = b"\x00\x00\x27\x0a"
@@ -86,6 +91,7 @@ class GeoJsonReader(Reader):
     def read(self, source: Source) -> list[Layer]:
         """The file's one layer (split by geometry kind when mixed)."""
         where = source.where.at_layer(source.stem)
+        check_geojson_crs(source.path, where)
         frame, _ = read_ogr(f"GeoJSON:{source.path}", None, "GeoJSON", where, source)
         return finish(frame, source.stem, where, source)
 
@@ -161,13 +167,18 @@ class ShapefileZipReader(Reader):
 
 
 def _gather(shp: Path, files: list[Path], folder: Path, where: Where) -> dict[str, Path]:
-    """Move one Shapefile's parts to ``folder`` under plain lower-case names."""
+    """Move one Shapefile's parts to ``folder`` under plain lower-case names.
+
+    The .prj goes under a name GDAL does not look for: vntwin parses it (``parse_prj``
+    refuses one naming a grid or init file), and GDAL would hand it to PROJ first.
+    """
     folder.mkdir()
     parts: dict[str, Path] = {}
     for path in files:
         suffix = path.suffix.lower()
         if path.parent == shp.parent and path.stem == shp.stem and suffix in _PARTS:
-            parts[suffix] = path.rename(folder / f"layer{suffix}")
+            name = "crs.wkt" if suffix == ".prj" else f"layer{suffix}"
+            parts[suffix] = path.rename(folder / name)
     missing = [s for s in (".shx", ".dbf") if s not in parts]
     if missing:
         raise invalid(where, f"the Shapefile has no {' or '.join(missing)} file in the zip")
