@@ -135,18 +135,6 @@ def test_geojson_crs_member_in_a_geometry_and_links_refused(upload: Path):
         read_layers(path)
 
 
-def test_geojson_with_an_epsg_urn_still_reprojects(upload: Path):
-    """QGIS writes the legacy member for projected data; VN-2000 must still be read."""
-    frame = points().to_crs(3405)
-    path = upload / "diem.geojson"
-    frame.to_file(path, driver="GeoJSON")
-    assert "urn:ogc:def:crs:EPSG::3405" in path.read_text()
-    [layer] = read_layers(path)
-    assert layer.source_crs == "EPSG:3405"
-    point = layer.frame.geometry.iloc[0]
-    assert abs(point.x - 105.85) < 1e-6 and abs(point.y - 21.03) < 1e-6
-
-
 @pytest.mark.parametrize("text", [
     "+proj=longlat +ellps=WGS84 +nadgrids=GRID +type=crs",
     "+proj=longlat +ellps=WGS84 +geoidgrids=GRID +type=crs",

@@ -9,10 +9,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pytest
 import shapely
 from ingest_helpers import FIXTURES
 from pyproj import Transformer
 
+from vntwin.errors import ValidationError
 from vntwin.ingest import read_layers
 
 
@@ -61,3 +63,39 @@ def test_geojson_with_a_legacy_crs_member(tmp_path: Path):
     assert layer.source_crs == "EPSG:3405"
     point = layer.frame.geometry.iloc[0]
     assert abs(point.x - 105.8542) < 1e-5 and abs(point.y - 21.0285) < 1e-5
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_geojson(codec: str, tmp_path: Path):
+    """Windows "Unicode" exports: with a byte-order mark ("utf-16") or without. GDAL reads
+    UTF-8 only; the sniffing called such a file CSV and refused it for its name.
+    """
+    data = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"ten": "Phường Ba Đình", "dan_so": 1000},
+         "geometry": {"type": "Point", "coordinates": [105.83, 21.03]}}]}
+    path = tmp_path / "phuong.geojson"
+    path.write_bytes(json.dumps(data, ensure_ascii=False).encode(codec))
+    [layer] = read_layers(path)
+    assert list(layer.frame["ten"]) == ["Phường Ba Đình"]
+    assert list(layer.frame["dan_so"]) == [1000]
+    assert f"text encoding {codec} (detected)" in layer.report
+
+
+def test_utf16_geojson_crs_member_is_checked(tmp_path: Path):
+    data = {"type": "FeatureCollection",
+            "crs": {"type": "name", "properties": {"name": "+init=/etc/passwd:x"}},
+            "features": [{"type": "Feature", "properties": {},
+                          "geometry": {"type": "Point", "coordinates": [105.83, 21.03]}}]}
+    path = tmp_path / "phuong.geojson"
+    path.write_bytes(json.dumps(data).encode("utf-16"))
+    with pytest.raises(ValidationError, match=r"a \"crs\" member refers to a file"):
+        read_layers(path)
+
+
+def test_utf16_geojson_with_a_broken_byte(tmp_path: Path):
+    path = tmp_path / "phuong.geojson"
+    path.write_bytes('{"type": "FeatureCollection", "features": []}'.encode("utf-16")
+                     + b"\x00\xdc")  # a lone low surrogate after BOM + 45 characters
+    with pytest.raises(ValidationError, match=r"phuong.geojson, layer 'phuong': byte 92: "
+                       r"not valid utf-16 text"):
+        read_layers(path)

@@ -22,6 +22,7 @@ import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 import charset_normalizer
 
@@ -166,6 +167,36 @@ def utf16_without_bom(data: bytes) -> str | None:
     if even >= 0.6 * half and odd == 0:
         return "utf-16-be"
     return None
+
+
+def utf16_codec(data: bytes) -> str | None:
+    """The UTF-16 codec ``data`` (a file's first bytes) is in, or None: "utf-16" after a
+    byte-order mark (not UTF-32's, which starts the same), else ``utf16_without_bom``.
+    """
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return utf16_without_bom(data)
+
+
+def transcode_to_utf8(source: Path, target: Path, codec: str, where: Where) -> None:
+    """Copy ``source`` to ``target`` as UTF-8, a MiB at a time (for readers, like GDAL's
+    GeoJSON driver, that take UTF-8 only); ValidationError at the first bad byte.
+    """
+    decoder = codecs.getincrementaldecoder(codec)()
+    offset = 0
+    with source.open("rb") as file, target.open("w", encoding="utf-8", newline="") as out:
+        while True:
+            chunk = file.read(1 << 20)
+            try:
+                out.write(decoder.decode(chunk, final=not chunk))
+            except UnicodeDecodeError as error:
+                raise invalid(where, f"byte {offset + error.start:,}: not valid {codec} "
+                                     "text") from None
+            if not chunk:
+                return
+            offset += len(chunk)
 
 
 def refuse_garbling(data: bytes, declared: str, where: Where) -> None:

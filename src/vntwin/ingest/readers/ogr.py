@@ -20,7 +20,7 @@ import pyogrio
 from vntwin.ingest import normalise, tables
 from vntwin.ingest.crs import parse_prj
 from vntwin.ingest.dbf import decode_dbf_text
-from vntwin.ingest.encoding import codec_name
+from vntwin.ingest.encoding import codec_name, transcode_to_utf8, utf16_codec
 from vntwin.ingest.problems import Where, invalid, too_large
 from vntwin.ingest.readers.base import Reader, Source, register
 from vntwin.ingest.safety import (
@@ -85,15 +85,29 @@ class GeoJsonReader(Reader):
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:
-        """A JSON object."""
+        """A JSON object, in UTF-8 or (Windows "Unicode" exports) UTF-16."""
+        codec = utf16_codec(head)
+        if codec is not None:
+            head = head[: len(head) // 2 * 2].decode(codec, errors="ignore").encode()
         return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
 
     def read(self, source: Source) -> list[Layer]:
-        """The file's one layer (split by geometry kind when mixed)."""
+        """The file's one layer (split by geometry kind when mixed).
+
+        GDAL reads GeoJSON as UTF-8 only, so a UTF-16 file is first copied as UTF-8 into
+        the private directory, and the "crs" members are checked in that copy.
+        """
         where = source.where.at_layer(source.stem)
-        check_geojson_crs(source.path, where)
-        frame, _ = read_ogr(f"GeoJSON:{source.path}", None, "GeoJSON", where, source)
-        return finish(frame, source.stem, where, source)
+        path, report = source.path, []
+        with path.open("rb") as file:
+            codec = utf16_codec(file.read(4096))
+        if codec is not None:
+            path = source.private_dir / "upload-utf8.geojson"
+            transcode_to_utf8(source.path, path, codec, where)
+            report.append(f"text encoding {codec} (detected)")
+        check_geojson_crs(path, where)
+        frame, _ = read_ogr(f"GeoJSON:{path}", None, "GeoJSON", where, source)
+        return finish(frame, source.stem, where, source, report=report)
 
 
 @register
