@@ -78,3 +78,54 @@ def test_csv_with_only_a_header(tmp_path: Path):
     path.write_text("ten,lat,lon\n\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="a header but no rows"):
         read_layers(path)
+
+
+@pytest.mark.parametrize(("decimal_comma", "values", "kind", "expected"), [
+    (True, ["8.435.700", "9.456.700"], "integer", [8435700, 9456700]),
+    (True, ["1.234", "2.000", ""], "integer", [1234, 2000, None]),
+    (True, ["-1.234", "999"], "integer", [-1234, 999]),
+    (True, ["1.234,5", "9.456"], "number", [1234.5, 9456.0]),
+    (True, ["3,5", "10"], "number", [3.5, 10.0]),
+    (True, ["1.5", "21.0285"], "number", [1.5, 21.0285]),  # plain decimal points still
+    (True, ["8,435,700", "1,234"], "integer", [8435700, 1234]),  # two commas: thousands
+    (False, ["8,435,700", "9,456,700"], "integer", [8435700, 9456700]),
+    (False, ["8.435.700", "1.234"], "integer", [8435700, 1234]),  # two points: thousands
+    (False, ["1.234", "2.000"], "number", [1.234, 2.0]),  # comma-separated: decimals
+    (False, ["1.234", "2.5"], "number", [1.234, 2.5]),
+    (False, ["1,234.5", "2"], "number", [1234.5, 2.0]),
+    (False, ["1,5", "2,25"], "string", ["1,5", "2,25"]),  # a decimal comma needs ; or tab
+])
+def test_numbers_follow_the_files_convention(decimal_comma: bool, values: list[str],
+                                             kind: str, expected: list[object]):
+    """Vietnamese Excel writes 8.435.700 and 3.358,6: typed as text, such columns were
+    left out of the twin; and 1.234 in a semicolon file is 1234, not 1.234.
+    """
+    frame = pd.DataFrame({"so": values}, dtype=object)
+    typed = type_text_columns(frame, decimal_comma=decimal_comma)
+    assert infer(typed) == [{"name": "so", "type": kind}]
+    assert [None if pd.isna(v) else v for v in typed["so"]] == expected
+
+
+def test_semicolon_csv_with_thousands_and_coordinates(tmp_path: Path):
+    """Coordinates never group digits: 21.028 is a latitude, not 21,028."""
+    path = tmp_path / "dan_so.csv"
+    path.write_text("ten;lat;lon;dan_so;dien_tich\nHà Nội;21.028;105.854;8.435.700;3.358,6\n"
+                    "Huế;16.463;107.590;1.236.393;4.947,1\n", encoding="utf-8")
+    [layer] = read_layers(path)
+    assert list(layer.frame["dan_so"]) == [8435700, 1236393]
+    assert list(layer.frame["dien_tich"]) == [3358.6, 4947.1]
+    point = layer.frame.geometry.iloc[0]
+    assert (point.x, point.y) == (105.854, 21.028)
+
+
+def test_numeric_looking_text_columns_are_reported(tmp_path: Path):
+    path = tmp_path / "dan_so.csv"
+    path.write_text("ma_tinh;dan_so;ghi_chu;dien_thoai\n01;8.435.700;a;0912 345 678\n"
+                    "79;9.456.700;b;0283 829 1234\n46;1,234.5;c;0234 382 2442\n",
+                    encoding="utf-8")
+    [layer] = read_layers(path)
+    assert {c["name"]: c["type"] for c in layer.schema}["dan_so"] == "string"
+    notes = [line for line in layer.report if "looks numeric" in line]
+    assert notes == ["column 'dan_so' looks numeric but was kept as text: 1 of 3 values are "
+                     "not numbers written like the others (row 3: '1,234.5'); fix them to "
+                     "have the column fused into the twin"]

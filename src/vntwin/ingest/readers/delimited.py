@@ -46,7 +46,9 @@ class CsvReader(Reader):
         report = [f"text encoding {decoded.encoding} ({how})"]
         frame, delimiter = _parse(decoded.text, where, source.limits.max_features)
         codes = [c for c in frame.columns if tables.is_code_name(c)]
-        frame = schema.type_text_columns(frame, decimal_comma=delimiter != ",", keep_text=codes)
+        coordinates = tables.coordinate_columns(list(frame.columns)) or ()
+        frame = schema.type_text_columns(frame, decimal_comma=delimiter != ",", keep_text=codes,
+                                         coordinates=coordinates, report=report)
         found = tables.classify(frame, where, source.crs)
         report += found.report
         if found.kind == "table":
