@@ -87,3 +87,24 @@ def test_syllables():
 ])
 def test_codec_names(name: str, codec: str):
     assert codec_name(name) == codec
+
+
+@pytest.mark.parametrize("encode", [cp1258_windows, tcvn3.encode], ids=["cp1258", "tcvn3"])
+def test_a_geojson_in_a_legacy_vietnamese_encoding_is_read(tmp_path, encode):
+    """RFC 7946 says UTF-8, but older GIS tools write GeoJSON in Windows-1258 or TCVN3:
+    it is copied to UTF-8 and read, and the report says which encoding was found."""
+    import json
+
+    from vntwin.ingest.read import read_layers
+
+    names = ["Xã Đồng Hỷ", "Phường Bến Thành", "Đặc khu Phú Quốc", "Thành phố Điện Biên Phủ"]
+    features = [{"type": "Feature", "properties": {"ten": name},
+                 "geometry": {"type": "Point", "coordinates": [105.8 + i / 10, 21.0]}}
+                for i, name in enumerate(names)]
+    text = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    path = tmp_path / "dia_danh.geojson"
+    path.write_bytes(encode(text.lower() if encode is tcvn3.encode else text))
+    (layer,) = read_layers(path)
+    expected = [n.lower() for n in names] if encode is tcvn3.encode else names
+    assert layer.frame["ten"].tolist() == expected
+    assert any("text encoding" in line for line in layer.report)

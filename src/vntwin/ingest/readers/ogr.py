@@ -9,6 +9,7 @@ GeoPackages are inspected by ``safety.check_geopackage`` before GDAL opens them.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 from pathlib import Path
 from typing import Any, cast
@@ -20,7 +21,13 @@ import pyogrio
 from vntwin.ingest import normalise, tables
 from vntwin.ingest.crs import parse_prj
 from vntwin.ingest.dbf import decode_dbf_text
-from vntwin.ingest.encoding import codec_name, transcode_to_utf8, utf16_codec
+from vntwin.ingest.encoding import (
+    Decoded,
+    codec_name,
+    decode,
+    transcode_to_utf8,
+    utf16_codec,
+)
 from vntwin.ingest.problems import Where, invalid, too_large
 from vntwin.ingest.readers.base import Reader, Source, register
 from vntwin.ingest.safety import (
@@ -94,20 +101,42 @@ class GeoJsonReader(Reader):
     def read(self, source: Source) -> list[Layer]:
         """The file's one layer (split by geometry kind when mixed).
 
-        GDAL reads GeoJSON as UTF-8 only, so a UTF-16 file is first copied as UTF-8 into
-        the private directory, and the "crs" members are checked in that copy.
+        GDAL reads GeoJSON as UTF-8 only (as RFC 7946 asks), so a UTF-16 file, or one
+        written in Windows-1258 or TCVN3 by an older GIS tool, is first copied as UTF-8
+        into the private directory, and the "crs" members are checked in that copy.
         """
         where = source.where.at_layer(source.stem)
         path, report = source.path, []
         with path.open("rb") as file:
             codec = utf16_codec(file.read(4096))
-        if codec is not None:
+        legacy = _legacy_text(path, where) if codec is None else None
+        if legacy is not None:
+            path = source.private_dir / "upload-utf8.geojson"
+            path.write_text(legacy.text, encoding="utf-8")
+            report.append(f"text encoding {legacy.encoding} (detected)")
+        elif codec is not None:
             path = source.private_dir / "upload-utf8.geojson"
             transcode_to_utf8(source.path, path, codec, where)
             report.append(f"text encoding {codec} (detected)")
         check_geojson_crs(path, where)
         frame, _ = read_ogr(f"GeoJSON:{path}", None, "GeoJSON", where, source)
         return finish(frame, source.stem, where, source, report=report)
+
+
+def _legacy_text(path: Path, where: Where) -> Decoded | None:
+    """None for UTF-8 text, else the text decoded from the Vietnamese legacy encoding it
+    is in (``decode`` raises an error naming the file when none fits).
+    """
+    checker = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as file:  # a MiB at a time: most files are UTF-8, and large
+        try:
+            while chunk := file.read(1 << 20):
+                checker.decode(chunk)
+            checker.decode(b"", final=True)
+            return None
+        except UnicodeDecodeError:
+            pass
+    return decode(path.read_bytes(), where)
 
 
 @register
