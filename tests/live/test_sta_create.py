@@ -9,17 +9,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.live.conftest import CANTHO, HANOI, station
+from tests.live.sta_data import _source as _auth
 
 from vntwin.catalog.service import Catalog
 from vntwin.live.models import LiveCounter
 
 STA = "/sta/v1.1"
-
-
-def _auth(client: TestClient, admin_token: str, name: str = "so-tnmt") -> dict[str, str]:
-    r = client.post("/live/sources", json={"name": name}, headers={"Authorization": admin_token})
-    assert r.status_code == 201, r.text
-    return {"Authorization": str(r.json()["token"])}
 
 
 def _counts(cat: Catalog, source: str) -> dict[str, int]:

@@ -126,14 +126,8 @@ def create_location(session: Session, writer: Writer, body: Any, path: str = "")
                       source_id=writer.source_id)
     session.add(row)
     session.flush()
-    things = body.get("Things") or []
-    if not isinstance(things, list):
-        raise ValidationError({f"{path}Things": ["must be a list"]})
-    for i, thing in enumerate(things):
-        tpath = f"{path}Things[{i}]"
-        ident = _link_id(_object(thing, tpath))
-        linked = _owned(session, writer, StaThing, ident, tpath) if ident is not None \
-            else create_thing(session, writer, thing, f"{tpath}/")
+    for linked in _linked_or_created(session, writer, body, path, "Things", StaThing,
+                                     create_thing):
         session.add(StaThingLocation(thing_id=linked.id, location_id=row.id))
     session.flush()
     return row
@@ -222,6 +216,23 @@ def create_datastream(session: Session, writer: Writer, body: Any, path: str = "
     return row
 
 
+def _linked_or_created(session: Session, writer: Writer, body: dict[str, Any], path: str,
+                       key: str, model: Any, create: Callable[..., Any]) -> list[Any]:
+    """The entities a deep insert lists under ``key``: an ``{"@iot.id": n}`` links an
+    existing one the writer owns, anything else is created (``create``).
+    """
+    items = body.get(key) or []
+    if not isinstance(items, list):
+        raise ValidationError({f"{path}{key}": ["must be a list"]})
+    out = []
+    for i, item in enumerate(items):
+        ipath = f"{path}{key}[{i}]"
+        ident = _link_id(_object(item, ipath))
+        out.append(_owned(session, writer, model, ident, ipath) if ident is not None
+                   else create(session, writer, item, f"{ipath}/"))
+    return out
+
+
 def create_thing(session: Session, writer: Writer, body: Any, path: str = "") -> StaThing:
     """A new Thing with its Locations and Datastreams (deep insert)."""
     body = _object(body, path or "Thing")
@@ -229,14 +240,8 @@ def create_thing(session: Session, writer: Writer, body: Any, path: str = "") ->
                    properties=_props(body, path), source_id=writer.source_id)
     session.add(row)
     session.flush()
-    locations = body.get("Locations") or []
-    if not isinstance(locations, list):
-        raise ValidationError({f"{path}Locations": ["must be a list"]})
-    for i, loc in enumerate(locations):
-        lpath = f"{path}Locations[{i}]"
-        ident = _link_id(_object(loc, lpath))
-        location = _owned(session, writer, StaLocation, ident, lpath) if ident is not None \
-            else create_location(session, writer, loc, f"{lpath}/")
+    for location in _linked_or_created(session, writer, body, path, "Locations", StaLocation,
+                                       create_location):
         session.add(StaThingLocation(thing_id=row.id, location_id=location.id))
     streams = body.get("Datastreams") or []
     if not isinstance(streams, list):
